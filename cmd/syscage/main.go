@@ -1,0 +1,88 @@
+// Command syscage is a syscall firewall for Linux: it writes, compiles,
+// inspects, enforces and learns seccomp-BPF filters. Each subcommand lives
+// in its own file and only wires packages together.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes of syscage's own commands (docs/cli.md lists them). `syscage
+// run` passes the program's own status through and uses 125-127 for its
+// own failures, as container runtimes do.
+const (
+	exitOK       = 0   // success
+	exitNegative = 1   // the command worked and its answer is "no": differences, findings, failed cases
+	exitUsage    = 2   // bad invocation or bad input: flags, files that do not parse, unknown names
+	exitSystem   = 3   // the system refused: missing process, permission, kernel feature
+	exitInternal = 125 // syscage itself failed (run: before the program started)
+	exitCannot   = 126 // run: the program exists but cannot be executed
+	exitNotFound = 127 // run: the program does not exist
+)
+
+// exitError carries the exit code a failure should produce.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageErr, systemErr and negative wrap an error with its exit code.
+func usageErr(err error) error  { return &exitError{exitUsage, err} }
+func systemErr(err error) error { return &exitError{exitSystem, err} }
+func negative(err error) error  { return &exitError{exitNegative, err} }
+
+// silentExit ends the command with code without printing anything more;
+// the command has already said what happened.
+func silentExit(code int) error { return &exitError{code, nil} }
+
+// subcommands is filled by the init functions of the per-command files.
+var subcommands []func() *cobra.Command
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "syscage",
+		Short:         "A syscall firewall for Linux: write, compile, inspect, enforce and learn seccomp filters",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageErr(fmt.Errorf("%w (see '%s --help')", err, c.CommandPath()))
+	})
+	for _, mk := range subcommands {
+		root.AddCommand(mk())
+	}
+	return root
+}
+
+func main() {
+	os.Exit(runMain(os.Args[1:]))
+}
+
+// runMain runs the CLI with args and returns the exit code; tests call it
+// directly.
+func runMain(args []string) int {
+	root := newRoot()
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(os.Stderr, "syscage:", ee.err)
+		}
+		return ee.code
+	}
+	// Errors cobra produces itself (unknown command, wrong argument count)
+	// are usage errors.
+	fmt.Fprintln(os.Stderr, "syscage:", err)
+	return exitUsage
+}
