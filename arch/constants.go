@@ -1,0 +1,135 @@
+package arch
+
+import (
+	"sort"
+	"strings"
+)
+
+// personality holds the personality(2) values, which x/sys does not carry
+// (include/uapi/linux/personality.h). They are the same on every
+// architecture.
+var personality = map[string]uint64{
+	"UNAME26":            0x0020000,
+	"ADDR_NO_RANDOMIZE":  0x0040000,
+	"FDPIC_FUNCPTRS":     0x0080000,
+	"MMAP_PAGE_ZERO":     0x0100000,
+	"ADDR_COMPAT_LAYOUT": 0x0200000,
+	"READ_IMPLIES_EXEC":  0x0400000,
+	"ADDR_LIMIT_32BIT":   0x0800000,
+	"SHORT_INODE":        0x1000000,
+	"WHOLE_SECONDS":      0x2000000,
+	"STICKY_TIMEOUTS":    0x4000000,
+	"ADDR_LIMIT_3GB":     0x8000000,
+	"PER_CLEAR_ON_SETID": 0x0400000 | 0x0040000 | 0x0200000 | 0x0100000,
+	"PER_LINUX":          0x0000,
+	"PER_LINUX_32BIT":    0x0000 | 0x0800000,
+	"PER_LINUX_FDPIC":    0x0000 | 0x0080000,
+	"PER_SVR4":           0x0001 | 0x4000000 | 0x0100000,
+	"PER_SVR3":           0x0002 | 0x4000000 | 0x1000000,
+	"PER_SCOSVR3":        0x0003 | 0x4000000 | 0x2000000 | 0x1000000,
+	"PER_OSR5":           0x0003 | 0x4000000 | 0x2000000,
+	"PER_WYSEV386":       0x0004 | 0x4000000 | 0x1000000,
+	"PER_ISCR4":          0x0005 | 0x4000000,
+	"PER_BSD":            0x0006,
+	"PER_SUNOS":          0x0006 | 0x4000000,
+	"PER_XENIX":          0x0007 | 0x4000000 | 0x1000000,
+	"PER_LINUX32":        0x0008,
+	"PER_LINUX32_3GB":    0x0008 | 0x8000000,
+	"PER_IRIX32":         0x0009 | 0x4000000,
+	"PER_IRIXN32":        0x000a | 0x4000000,
+	"PER_IRIX64":         0x000b | 0x4000000,
+	"PER_RISCOS":         0x000c,
+	"PER_SOLARIS":        0x000d | 0x4000000,
+	"PER_UW7":            0x000e | 0x4000000 | 0x0100000,
+	"PER_OSF4":           0x000f,
+	"PER_HPUX":           0x0010,
+	"PER_MASK":           0x00ff,
+	// PER_QUERY is this package's name for the argument that asks for the
+	// current personality without changing it (kernel/exec_domain.c:
+	// personality only sets when persona != 0xffffffff). Filters that
+	// allow personality usually allow exactly this value and PER_LINUX.
+	"PER_QUERY": 0xffffffff,
+}
+
+// Constant returns the value of a symbolic argument constant on this
+// architecture: socket families and types, open and mmap flags, clone
+// flags, prctl options, ioctl requests, personality values, signal numbers
+// and errno values (EPERM). Values are as the kernel reads them from the
+// argument register; negative ones (AT_FDCWD) are sign-extended to 64 bits,
+// so compare their low 32 bits against int arguments.
+func (a *Arch) Constant(name string) (uint64, bool) {
+	if v, ok := archConstants[a.Name][name]; ok {
+		return v, true
+	}
+	if v, ok := commonConstants[name]; ok && !absentConstants[a.Name][name] {
+		return v, true
+	}
+	if v, ok := personality[name]; ok {
+		return v, true
+	}
+	if v, ok := a.Errno(name); ok {
+		return uint64(v), true
+	}
+	return 0, false
+}
+
+// ConstantNames returns, sorted, the names Constant knows on this
+// architecture that start with prefix (all of them for ""), for listings
+// and "did you mean" suggestions.
+func (a *Arch) ConstantNames(prefix string) []string {
+	seen := map[string]bool{}
+	add := func(n string) {
+		if strings.HasPrefix(n, prefix) {
+			seen[n] = true
+		}
+	}
+	for n := range commonConstants {
+		if !absentConstants[a.Name][n] {
+			add(n)
+		}
+	}
+	for n := range archConstants[a.Name] {
+		add(n)
+	}
+	for n := range personality {
+		add(n)
+	}
+	for n := range commonErrnos {
+		if !absentErrnos[a.Name][n] {
+			add(n)
+		}
+	}
+	for n := range archErrnos[a.Name] {
+		add(n)
+	}
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Errno returns the number of an errno name on this architecture: EPERM is
+// 1 everywhere, but ENOSYS is 38 on most architectures and 89 on mips.
+func (a *Arch) Errno(name string) (int, bool) {
+	if v, ok := archErrnos[a.Name][name]; ok {
+		return v, true
+	}
+	if v, ok := commonErrnos[name]; ok && !absentErrnos[a.Name][name] {
+		return v, true
+	}
+	return 0, false
+}
+
+// ErrnoName names errno number n on this architecture, choosing one name
+// where several share the number (EAGAIN, not EWOULDBLOCK).
+func (a *Arch) ErrnoName(n int) (string, bool) {
+	if s, ok := archErrnoNames[a.Name][n]; ok {
+		return s, true
+	}
+	if s, ok := commonErrnoNames[n]; ok && !absentErrnoNames[a.Name][n] {
+		return s, true
+	}
+	return "", false
+}

@@ -1,0 +1,306 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"go/ast"
+	"go/constant"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// constPrefixes selects the constants that policies compare syscall
+// arguments against: flags, modes, commands, ioctl requests. The rest of
+// x/sys's several thousand constants (netlink attributes, ethtool, ...)
+// never appear as syscall arguments and are left out to keep the tables
+// small.
+var constPrefixes = []string{
+	"AF_", "PF_", "SOCK_", "SOL_", "SO_", "SCM_", "MSG_", "IPPROTO_", "IP_", "IPV6_", "TCP_", "UDP_", "NETLINK_",
+	"O_", "AT_", "RESOLVE_", "F_", "FD_", "SEEK_", "LOCK_", "RENAME_", "STATX_", "FALLOC_FL_", "SPLICE_F_",
+	"SYNC_FILE_RANGE_", "XATTR_", "RWF_", "CLOSE_RANGE_", "OPEN_TREE_", "MOVE_MOUNT_", "FSOPEN_", "FSMOUNT_",
+	"FSPICK_", "FSCONFIG_", "MOUNT_ATTR_", "MS_", "MNT_", "UMOUNT_",
+	"CLONE_", "PIDFD_", "SCHED_", "IOPRIO_", "P_", "RLIMIT_", "PTRACE_",
+	"PROT_", "MAP_", "MADV_", "MCL_", "MLOCK_", "MREMAP_", "MFD_", "PKEY_",
+	"PR_", "SECCOMP_", "CAP_", "KEYCTL_", "KEY_SPEC_", "LANDLOCK_",
+	"EFD_", "TFD_", "SFD_", "EPOLL", "IN_", "POLL", "UFFD", "IORING_",
+	"CLOCK_", "TIMER_", "GRND_", "IPC_", "SHM_", "SIG", "SA_", "SS_",
+	"TIOC", "TC", "FIO", "FI", "SIOC", "FS_IOC_", "NS_GET_", "PERF_EVENT_IOC_", "TUN", "BLK",
+}
+
+// waitOptions are the wait4/waitid option flags, which have no common
+// prefix (include/uapi/linux/wait.h).
+var waitOptions = map[string]bool{
+	"WNOHANG": true, "WUNTRACED": true, "WSTOPPED": true, "WEXITED": true,
+	"WCONTINUED": true, "WNOWAIT": true, "WALL": true, "WCLONE": true, "WNOTHREAD": true,
+	"__WALL": true, "__WCLONE": true, "__WNOTHREAD": true,
+}
+
+// excluded drops families that match a prefix above but are not argument
+// values: BPF opcodes and feature-test markers.
+var excluded = regexp.MustCompile(`^(IN_LOOPBACKNET|IPV6_(FLOWINFO|FLOWLABEL)_MASK|PR_(FP_|SPEC_|MTE_).*_SHIFT)$`)
+
+func wanted(name string) bool {
+	if waitOptions[name] {
+		return true
+	}
+	if excluded.MatchString(name) {
+		return false
+	}
+	for _, p := range constPrefixes {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// archConsts holds one arch's values.
+type archConsts struct {
+	values     map[string]uint64 // constants, errnos and signals; negative values sign-extended
+	errnos     map[string]int64
+	errnoNames map[int64]string // preferred name per number, from x/sys's errorList
+}
+
+// constantTables reads the constants of every target.
+func constantTables(dir string) (map[string]archConsts, error) {
+	common, err := readConsts(filepath.Join(dir, "zerrors_linux.go"))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]archConsts{}
+	for _, t := range targets {
+		path := filepath.Join(dir, "zerrors_linux_"+t.goarch+".go")
+		own, err := readConsts(path)
+		if err != nil {
+			return nil, err
+		}
+		ac := archConsts{values: map[string]uint64{}, errnos: map[string]int64{}}
+		for _, c := range append(append([]namedConst{}, common...), own...) {
+			v, ok := constant.Int64Val(c.value)
+			if !ok {
+				u, ok := constant.Uint64Val(c.value)
+				if !ok {
+					return nil, fmt.Errorf("%s: %s = %v does not fit 64 bits", path, c.name, c.value)
+				}
+				v = int64(u)
+			}
+			switch {
+			case c.typ == "Errno":
+				ac.errnos[c.name] = v
+			case c.typ == "Signal" || wanted(c.name):
+				ac.values[c.name] = uint64(v)
+			}
+		}
+		ac.errnoNames, err = readErrorList(path)
+		if err != nil {
+			return nil, err
+		}
+		out[t.name] = ac
+	}
+	return out, nil
+}
+
+// readErrorList reads x/sys's errorList, which names each errno number once
+// (EAGAIN rather than EWOULDBLOCK).
+func readErrorList(path string) (map[int64]string, error) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, path, nil, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64]string{}
+	for _, d := range f.Decls {
+		gd, ok := d.(*ast.GenDecl)
+		if !ok || gd.Tok != token.VAR {
+			continue
+		}
+		for _, s := range gd.Specs {
+			vs := s.(*ast.ValueSpec)
+			if len(vs.Names) != 1 || vs.Names[0].Name != "errorList" || len(vs.Values) != 1 {
+				continue
+			}
+			lit, ok := vs.Values[0].(*ast.CompositeLit)
+			if !ok {
+				return nil, fmt.Errorf("%s: errorList is not a composite literal", path)
+			}
+			for _, el := range lit.Elts {
+				row, ok := el.(*ast.CompositeLit)
+				if !ok || len(row.Elts) < 2 {
+					return nil, fmt.Errorf("%s: unexpected errorList row", path)
+				}
+				num, ok1 := row.Elts[0].(*ast.BasicLit)
+				name, ok2 := row.Elts[1].(*ast.BasicLit)
+				if !ok1 || !ok2 {
+					return nil, fmt.Errorf("%s: unexpected errorList row", path)
+				}
+				n, err1 := strconv.ParseInt(num.Value, 0, 64)
+				s, err2 := strconv.Unquote(name.Value)
+				if err1 != nil || err2 != nil {
+					return nil, fmt.Errorf("%s: unexpected errorList row %s, %s", path, num.Value, name.Value)
+				}
+				out[n] = s
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no errorList", path)
+	}
+	return out, nil
+}
+
+// split factors per-arch maps so that a value most architectures agree on
+// is written once: common holds the majority value of each key, own the
+// per-arch values that differ from it or that only a minority define, and
+// absent the common keys an arch does not define.
+func split[K int64 | string, V comparable](per map[string]map[K]V) (common map[K]V, own map[string]map[K]V, absent map[string][]K) {
+	common = map[K]V{}
+	own = map[string]map[K]V{}
+	absent = map[string][]K{}
+	keys := map[K]bool{}
+	for _, m := range per {
+		for k := range m {
+			keys[k] = true
+		}
+	}
+	for k := range keys {
+		count := map[V]int{}
+		for _, t := range targets {
+			if v, ok := per[t.name][k]; ok {
+				count[v]++
+			}
+		}
+		best, n := *new(V), 0
+		for v, c := range count {
+			// Ties go to the x86_64 value, so the choice is stable.
+			if c > n || (c == n && v == per[targets[0].name][k]) {
+				best, n = v, c
+			}
+		}
+		if 2*n > len(targets) {
+			common[k] = best
+		}
+	}
+	for _, t := range targets {
+		m := map[K]V{}
+		for k, v := range per[t.name] {
+			if c, ok := common[k]; !ok || c != v {
+				m[k] = v
+			}
+		}
+		own[t.name] = m
+		for _, k := range sortedKeys(common) {
+			if _, ok := per[t.name][k]; !ok {
+				absent[t.name] = append(absent[t.name], k)
+			}
+		}
+	}
+	return common, own, absent
+}
+
+func renderConstants(all map[string]archConsts) []byte {
+	values := map[string]map[string]uint64{}
+	errnos := map[string]map[string]int64{}
+	names := map[string]map[int64]string{}
+	for name, ac := range all {
+		values[name], errnos[name], names[name] = ac.values, ac.errnos, ac.errnoNames
+	}
+	var b bytes.Buffer
+	b.WriteString("package arch\n\n")
+
+	cv, ov, av := split(values)
+	b.WriteString("// commonConstants hold the value most architectures give each argument\n// constant; negative values are sign-extended to 64 bits.\n")
+	writeMap(&b, "commonConstants", "map[string]uint64", cv, hexU)
+	b.WriteString("// archConstants are the values that differ from commonConstants, and\n// the constants only a few architectures define.\n")
+	writeNested(&b, "archConstants", "map[string]map[string]uint64", ov, hexU)
+	b.WriteString("// absentConstants are the commonConstants an architecture lacks.\n")
+	writeAbsent(&b, "absentConstants", "map[string]map[string]bool", av)
+
+	ce, oe, ae := split(errnos)
+	b.WriteString("// commonErrnos are the errno values of include/uapi/asm-generic/errno*.h,\n// which most architectures use.\n")
+	writeMap(&b, "commonErrnos", "map[string]int", ce, dec)
+	b.WriteString("// archErrnos are the errno values particular to some architectures\n// (mips numbers its own: arch/mips/include/uapi/asm/errno.h).\n")
+	writeNested(&b, "archErrnos", "map[string]map[string]int", oe, dec)
+	b.WriteString("// absentErrnos are the commonErrnos an architecture lacks.\n")
+	writeAbsent(&b, "absentErrnos", "map[string]map[string]bool", ae)
+
+	cn, on, an := split(names)
+	b.WriteString("// commonErrnoNames name errno numbers as most architectures do.\n")
+	writeMap(&b, "commonErrnoNames", "map[int]string", cn, quote)
+	b.WriteString("// archErrnoNames name errno numbers where an architecture differs.\n")
+	writeNested(&b, "archErrnoNames", "map[string]map[int]string", on, quote)
+	b.WriteString("// absentErrnoNames are the commonErrnoNames numbers an architecture lacks.\n")
+	writeAbsent(&b, "absentErrnoNames", "map[string]map[int]bool", an)
+	return b.Bytes()
+}
+
+func writeAbsent[K int64 | string](b *bytes.Buffer, name, typ string, m map[string][]K) {
+	fmt.Fprintf(b, "var %s = %s{\n", name, typ)
+	for _, t := range targets {
+		if len(m[t.name]) == 0 {
+			continue
+		}
+		fmt.Fprintf(b, "%q: {", t.name)
+		for i, k := range m[t.name] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(b, "%s: true", key(k))
+		}
+		b.WriteString("},\n")
+	}
+	b.WriteString("}\n\n")
+}
+
+func hexU(v uint64) string { return fmt.Sprintf("%#x", v) }
+func dec(v int64) string   { return strconv.FormatInt(v, 10) }
+func quote(v string) string {
+	return strconv.Quote(v)
+}
+
+func sortedKeys[K int64 | string, V any](m map[K]V) []K {
+	ks := make([]K, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Slice(ks, func(i, j int) bool { return ks[i] < ks[j] })
+	return ks
+}
+
+func key[K int64 | string](k K) string {
+	switch x := any(k).(type) {
+	case string:
+		return strconv.Quote(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	}
+	return ""
+}
+
+func writeMap[K int64 | string, V any](b *bytes.Buffer, name, typ string, m map[K]V, f func(V) string) {
+	fmt.Fprintf(b, "var %s = %s{\n", name, typ)
+	for _, k := range sortedKeys(m) {
+		fmt.Fprintf(b, "%s: %s,\n", key(k), f(m[k]))
+	}
+	b.WriteString("}\n\n")
+}
+
+func writeNested[K int64 | string, V any](b *bytes.Buffer, name, typ string, m map[string]map[K]V, f func(V) string) {
+	fmt.Fprintf(b, "var %s = %s{\n", name, typ)
+	for _, t := range targets {
+		inner := m[t.name]
+		if len(inner) == 0 {
+			continue
+		}
+		fmt.Fprintf(b, "%q: {\n", t.name)
+		for _, k := range sortedKeys(inner) {
+			fmt.Fprintf(b, "%s: %s,\n", key(k), f(inner[k]))
+		}
+		b.WriteString("},\n")
+	}
+	b.WriteString("}\n\n")
+}
