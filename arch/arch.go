@@ -244,10 +244,34 @@ func (a *Arch) Resolve(nameOrNumber string) (Syscall, error) {
 		if len(others) > 4 {
 			others = append(others[:4], "...")
 		}
-		hint = fmt.Sprintf(" (%s has it; %s does not)", strings.Join(others, ", "), a.Name)
+		hint = fmt.Sprintf(" (it exists on %s, not on %s)", strings.Join(others, ", "), a.Name)
 	}
-	hint += suggest.Phrase(nearest(s, a.SyscallNames()))
+	near := nearest(s, a.SyscallNames())
+	if len(near) == 0 && hint == "" {
+		// A misspelling of a syscall this arch lacks ("opne" on
+		// aarch64) is best answered by saying so.
+		if other := nearest(s, allSyscallNames()); len(other) > 0 {
+			hint = fmt.Sprintf(" (%s: not on %s, only on other architectures)", strings.Join(other, ", "), a.Name)
+		}
+	}
+	hint += suggest.Phrase(near)
 	return Syscall{}, fmt.Errorf("unknown syscall %q for %s%s", nameOrNumber, a.Name, hint)
+}
+
+// allSyscallNames returns the names of every table, sorted and unique.
+func allSyscallNames() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, a := range all {
+		for _, s := range a.table {
+			if !seen[s.Name] {
+				seen[s.Name] = true
+				out = append(out, s.Name)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // definedElsewhere lists the architectures that have syscall name, to

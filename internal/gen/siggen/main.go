@@ -20,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"go/format"
+	"io"
 	"log"
 	"os"
 	"path/filepath"
@@ -151,17 +152,30 @@ func readFormat(path string) ([]param, error) {
 		return nil, err
 	}
 	defer f.Close()
+	ps, err := parseFormat(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return ps, nil
+}
+
+// parseFormat reads the "field:TYPE NAME;" lines of an event format and
+// returns the syscall arguments among them, skipping the common fields
+// every event has and __syscall_nr.
+func parseFormat(r io.Reader) ([]param, error) {
 	var ps []param
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(r)
+	line := 0
 	for sc.Scan() {
+		line++
 		m := fieldRE.FindStringSubmatch(sc.Text())
 		if m == nil {
 			continue
 		}
-		decl := m[1]
+		decl := strings.TrimSpace(m[1])
 		i := strings.LastIndexAny(decl, " *")
-		if i < 0 {
-			return nil, fmt.Errorf("%s: cannot split %q into type and name", path, decl)
+		if i <= 0 || i == len(decl)-1 {
+			return nil, fmt.Errorf("line %d: cannot split field %q into a type and a name", line, decl)
 		}
 		typ, name := strings.TrimSpace(decl[:i+1]), decl[i+1:]
 		if strings.HasPrefix(name, "common_") || name == "__syscall_nr" {
