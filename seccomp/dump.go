@@ -3,7 +3,7 @@ package seccomp
 import (
 	"errors"
 	"fmt"
-	"os"
+	"path/filepath"
 	"runtime"
 	"unsafe"
 
@@ -52,18 +52,21 @@ func DumpFilters(pid int) ([]Filter, error) {
 		return nil, &Error{Op: op, PID: pid, Err: ErrNoFilters}
 	case ModeStrict:
 		return nil, &Error{Op: op, PID: pid, Err: kinded(ErrStrictMode, "it is in seccomp strict mode (read, write, _exit and sigreturn only), which has no filters to read")}
+	case ModeDead:
+		return nil, &Error{Op: op, PID: pid, Err: kinded(ErrNoProcess, "it is being killed by its seccomp filter")}
 	}
 	if st.TracerPID != 0 {
 		return nil, &Error{Op: op, PID: pid, Err: kinded(ErrPermission, "it is already traced by pid %d, and a thread has only one tracer", st.TracerPID),
 			Fix: "detach the debugger or tracer and try again"}
 	}
+
+	// Every ptrace request must come from the thread that attached, and
+	// the kernel checks that thread's credentials.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	if err := checkDumper(op, pid); err != nil {
 		return nil, err
 	}
-
-	// Every ptrace request must come from the thread that attached.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 
 	if err := unix.PtraceSeize(pid); err != nil {
 		return nil, ptraceError(op, pid, "PTRACE_SEIZE", err)
@@ -139,7 +142,7 @@ func filterFlags(pid, index int) (Flags, error) {
 // checkDumper refuses early, with the reason, when the kernel would
 // refuse the caller anyway.
 func checkDumper(op string, pid int) error {
-	self, err := ReadStatus(os.Getpid())
+	self, err := readStatusFile(filepath.Join(procRoot, "thread-self", "status"), op, unix.Gettid())
 	if err != nil {
 		return nil // let the kernel decide
 	}

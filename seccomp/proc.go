@@ -21,6 +21,10 @@ const (
 	ModeDisabled Mode = 0  // no seccomp
 	ModeStrict   Mode = 1  // strict mode (seccomp v1): read, write, _exit, sigreturn only
 	ModeFilter   Mode = 2  // one or more BPF filters
+	// ModeDead marks a thread that seccomp is killing: the kernel sets it
+	// so that nothing runs unfiltered on the way out (kernel/seccomp.c:
+	// SECCOMP_MODE_DEAD, Linux 5.16+). Seen on zombie threads.
+	ModeDead Mode = 3
 )
 
 // String returns "disabled", "strict", "filter" or "unknown".
@@ -32,6 +36,8 @@ func (m Mode) String() string {
 		return "strict"
 	case ModeFilter:
 		return "filter"
+	case ModeDead:
+		return "dead"
 	}
 	return "unknown"
 }
@@ -114,8 +120,8 @@ func ParseStatus(data []byte) (Status, error) {
 			var m int
 			m, err = atoiStatus(val, bad)
 			if err == nil {
-				if m < 0 || m > 2 {
-					return st, bad("a seccomp mode (0, 1 or 2)")
+				if m > int(ModeDead) {
+					return st, bad("a seccomp mode (0 to 3)")
 				}
 				st.Mode = Mode(m)
 			}
