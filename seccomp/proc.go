@@ -45,6 +45,17 @@ func (m Mode) String() string {
 // MarshalText makes JSON show the mode's name.
 func (m Mode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
 
+// UnmarshalText reads what MarshalText writes.
+func (m *Mode) UnmarshalText(b []byte) error {
+	for v := ModeUnknown; v <= ModeDead; v++ {
+		if v.String() == string(b) {
+			*m = v
+			return nil
+		}
+	}
+	return kinded(ErrInvalid, "unknown seccomp mode %q: want disabled, strict, filter, dead or unknown", b)
+}
+
 // Status holds the fields of /proc/PID/status that matter for seccomp
 // (fs/proc/array.c: proc_pid_status, task_seccomp).
 type Status struct {
@@ -230,7 +241,7 @@ func ReadProcess(pid int) (*Process, error) {
 	case isNotExist(err):
 		p.ExeError = "no executable (kernel thread or exiting process)"
 	case errors.Is(err, os.ErrPermission):
-		p.ExeError = "permission denied (another user's process)"
+		p.ExeError = "permission denied (reading it needs ptrace access to the process)"
 	default:
 		p.ExeError = err.Error()
 	}
