@@ -5,10 +5,10 @@ import (
 	"strings"
 )
 
-// personality holds the personality(2) values, which x/sys does not carry
-// (include/uapi/linux/personality.h). They are the same on every
-// architecture.
-var personality = map[string]uint64{
+// extraConstants are argument values x/sys does not carry, the same on
+// every architecture, written from the uapi headers cited.
+var extraConstants = map[string]uint64{
+	// include/uapi/linux/personality.h
 	"UNAME26":            0x0020000,
 	"ADDR_NO_RANDOMIZE":  0x0040000,
 	"FDPIC_FUNCPTRS":     0x0080000,
@@ -49,6 +49,25 @@ var personality = map[string]uint64{
 	// personality only sets when persona != 0xffffffff). Filters that
 	// allow personality usually allow exactly this value and PER_LINUX.
 	"PER_QUERY": 0xffffffff,
+
+	// include/uapi/linux/futex.h: futex(2) operations and flags
+	"FUTEX_WAIT":            0,
+	"FUTEX_WAKE":            1,
+	"FUTEX_FD":              2,
+	"FUTEX_REQUEUE":         3,
+	"FUTEX_CMP_REQUEUE":     4,
+	"FUTEX_WAKE_OP":         5,
+	"FUTEX_LOCK_PI":         6,
+	"FUTEX_UNLOCK_PI":       7,
+	"FUTEX_TRYLOCK_PI":      8,
+	"FUTEX_WAIT_BITSET":     9,
+	"FUTEX_WAKE_BITSET":     10,
+	"FUTEX_WAIT_REQUEUE_PI": 11,
+	"FUTEX_CMP_REQUEUE_PI":  12,
+	"FUTEX_LOCK_PI2":        13,
+	"FUTEX_PRIVATE_FLAG":    128,
+	"FUTEX_CLOCK_REALTIME":  256,
+	"FUTEX_CMD_MASK":        ^uint64(128|256) & 0xffffffff,
 }
 
 // Constant returns the value of a symbolic argument constant on this
@@ -64,7 +83,7 @@ func (a *Arch) Constant(name string) (uint64, bool) {
 	if v, ok := commonConstants[name]; ok && !absentConstants[a.Name][name] {
 		return v, true
 	}
-	if v, ok := personality[name]; ok {
+	if v, ok := extraConstants[name]; ok {
 		return v, true
 	}
 	if v, ok := a.Errno(name); ok {
@@ -91,7 +110,7 @@ func (a *Arch) ConstantNames(prefix string) []string {
 	for n := range archConstants[a.Name] {
 		add(n)
 	}
-	for n := range personality {
+	for n := range extraConstants {
 		add(n)
 	}
 	for n := range commonErrnos {

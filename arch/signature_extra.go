@@ -3,6 +3,12 @@ package arch
 // Prototypes tracefs on x86_64 cannot show: syscalls of kernel features
 // this machine's kernel lacks, syscalls newer than it, and the syscalls
 // only 32-bit or other ABIs have. Each cites the SYSCALL_DEFINE it copies.
+//
+// Still without a signature are the table slots the kernel wires to
+// sys_ni_syscall (afs_syscall, break, create_module, getpmsg, tuxcall,
+// vserver, _sysctl, uselib, lookup_dcookie, ...), mips' indirect
+// "syscall", and a few obsolete calls (bdflush, timerfd); callers treat
+// their arguments as unknown 64-bit words.
 
 func p(name, typ string, k Kind) Param { return Param{Name: name, Type: typ, Kind: k} }
 

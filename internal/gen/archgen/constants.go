@@ -32,6 +32,13 @@ var constPrefixes = []string{
 	"TIOC", "TC", "FIO", "FI", "SIOC", "FS_IOC_", "NS_GET_", "PERF_EVENT_IOC_", "TUN", "BLK",
 }
 
+// aliases are names the uapi headers define as other names, which x/sys
+// leaves out: FIONREAD is TIOCINQ (include/uapi/asm-generic/ioctls.h:
+// "#define TIOCINQ FIONREAD"; the same in the mips and powerpc ioctls.h).
+var aliases = map[string]string{
+	"FIONREAD": "TIOCINQ",
+}
+
 // waitOptions are the wait4/waitid option flags, which have no common
 // prefix (include/uapi/linux/wait.h).
 var waitOptions = map[string]bool{
@@ -80,7 +87,18 @@ func constantTables(dir string) (map[string]archConsts, error) {
 			return nil, err
 		}
 		ac := archConsts{values: map[string]uint64{}, errnos: map[string]int64{}}
-		for _, c := range append(append([]namedConst{}, common...), own...) {
+		all := append(append([]namedConst{}, common...), own...)
+		// ztypes_linux*.go hold the constants that cgo -godefs derives from
+		// enums and types (AT_FDCWD, CLOSE_RANGE_*, PIDFD_*); they come after
+		// zerrors, which wins where both define a name.
+		for _, f := range []string{"ztypes_linux.go", "ztypes_linux_" + t.goarch + ".go"} {
+			cs, err := readConsts(filepath.Join(dir, f))
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, cs...)
+		}
+		for _, c := range all {
 			v, ok := constant.Int64Val(c.value)
 			if !ok {
 				u, ok := constant.Uint64Val(c.value)
@@ -93,7 +111,16 @@ func constantTables(dir string) (map[string]archConsts, error) {
 			case c.typ == "Errno":
 				ac.errnos[c.name] = v
 			case c.typ == "Signal" || wanted(c.name):
-				ac.values[c.name] = uint64(v)
+				if _, dup := ac.values[c.name]; !dup {
+					ac.values[c.name] = uint64(v)
+				}
+			}
+		}
+		for alias, name := range aliases {
+			if v, ok := ac.values[name]; ok {
+				if _, dup := ac.values[alias]; !dup {
+					ac.values[alias] = v
+				}
 			}
 		}
 		ac.errnoNames, err = readErrorList(path)
