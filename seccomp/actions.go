@@ -219,7 +219,7 @@ func ParseLogActions(list string) ([]string, error) {
 				list, i+1, strings.Join(LoggableActions(), ", "))
 		}
 		if _, ok := ActionValue(name); !ok {
-			return nil, kinded(ErrInvalid, "action list %q, item %d: unknown action %q%s; the actions that can be logged are %s",
+			return nil, kinded(ErrInvalid, "action list %q, item %d: unknown action %q%s (actions that can be logged: %s)",
 				list, i+1, f, suggest.Phrase(suggest.Nearest(name, LoggableActions(), 3)), strings.Join(LoggableActions(), ", "))
 		}
 		want[name] = true

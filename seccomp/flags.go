@@ -101,7 +101,7 @@ func ParseFlags(s string) (Flags, error) {
 			}
 		}
 		if !found {
-			return 0, kinded(ErrInvalid, "unknown seccomp filter flag %q%s; known flags: %s",
+			return 0, kinded(ErrInvalid, "unknown seccomp filter flag %q%s (known flags: %s)",
 				part, suggest.Phrase(suggest.Nearest(name, FlagNames(), 3)), strings.Join(FlagNames(), ", "))
 		}
 	}
