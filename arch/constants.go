@@ -76,6 +76,11 @@ var extraConstants = map[string]uint64{
 // and errno values (EPERM). Values are as the kernel reads them from the
 // argument register; negative ones (AT_FDCWD) are sign-extended to 64 bits,
 // so compare their low 32 bits against int arguments.
+//
+// x32 answers with the x86_64 values, which x/sys generates from the same
+// uapi headers. They hold except for ioctl requests that encode the size
+// of a long or pointer (FS_IOC_GETFLAGS is _IOR('f', 1, long)): x32
+// programs compute those with 4-byte longs.
 func (a *Arch) Constant(name string) (uint64, bool) {
 	if v, ok := archConstants[a.Name][name]; ok {
 		return v, true

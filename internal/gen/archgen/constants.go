@@ -29,7 +29,7 @@ var constPrefixes = []string{
 	"PR_", "SECCOMP_", "CAP_", "KEYCTL_", "KEY_SPEC_", "LANDLOCK_",
 	"EFD_", "TFD_", "SFD_", "EPOLL", "IN_", "POLL", "UFFD", "IORING_",
 	"CLOCK_", "TIMER_", "GRND_", "IPC_", "SHM_", "SIG", "SA_", "SS_",
-	"TIOC", "TC", "FIO", "FI", "SIOC", "FS_IOC_", "NS_GET_", "PERF_EVENT_IOC_", "TUN", "BLK",
+	"TIOC", "TC", "FIO", "FICLONE", "FIDEDUPERANGE", "FIFREEZE", "FITHAW", "FITRIM", "FIBMAP", "FIGETBSZ", "SIOC", "FS_IOC_", "NS_GET_", "PERF_EVENT_IOC_", "TUN", "BLK",
 }
 
 // aliases are names the uapi headers define as other names, which x/sys
@@ -47,9 +47,9 @@ var waitOptions = map[string]bool{
 	"__WALL": true, "__WCLONE": true, "__WNOTHREAD": true,
 }
 
-// excluded drops families that match a prefix above but are not argument
-// values: BPF opcodes and feature-test markers.
-var excluded = regexp.MustCompile(`^(IN_LOOPBACKNET|IPV6_(FLOWINFO|FLOWLABEL)_MASK|PR_(FP_|SPEC_|MTE_).*_SHIFT)$`)
+// excluded drops families that match a prefix above but are not syscall
+// arguments: IPv4 address classes (IN_CLASSA_NET), netinet helpers.
+var excluded = regexp.MustCompile(`^(IN_LOOPBACKNET|IN_CLASS[A-E]_.*|IPV6_(FLOWINFO|FLOWLABEL)_MASK)$`)
 
 func wanted(name string) bool {
 	if waitOptions[name] {
