@@ -47,6 +47,9 @@ func DumpFilters(pid int) ([]Filter, error) {
 	if err != nil {
 		return nil, err
 	}
+	if st.Exited() {
+		return nil, &Error{Op: op, PID: pid, Err: kinded(ErrNoProcess, "it has exited (a zombie waiting for its parent to reap it); its filters are gone with it")}
+	}
 	switch st.Mode {
 	case ModeDisabled:
 		return nil, &Error{Op: op, PID: pid, Err: ErrNoFilters}
@@ -69,6 +72,9 @@ func DumpFilters(pid int) ([]Filter, error) {
 	}
 
 	if err := unix.PtraceSeize(pid); err != nil {
+		if st, serr := ReadStatus(pid); serr != nil || st.Exited() {
+			return nil, noProcess(op, pid) // it exited meanwhile
+		}
 		return nil, ptraceError(op, pid, "PTRACE_SEIZE", err)
 	}
 	resume := 0

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -133,6 +134,22 @@ func TestDumpFiltersErrors(t *testing.T) {
 	plain := seccomptest.Start(t, seccomptest.Spec{})
 	strict := seccomptest.Start(t, seccomptest.Spec{Strict: true})
 	gone := exitedPID(t)
+	// A killed child that nobody has reaped yet stays a zombie, with its
+	// seccomp lines still in /proc.
+	zombie := seccomptest.Start(t, seccomptest.Spec{NoNewPrivs: true, Filters: []seccomptest.Filter{{Program: seccomptest.AllowAll(1)}}})
+	if err := unix.Kill(zombie.PID, unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		st, err := seccomp.ReadStatus(zombie.PID)
+		if err == nil && st.Exited() {
+			break
+		}
+		if i == 200 {
+			t.Fatalf("killed child not a zombie: %+v, %v", st, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 
 	if st, err := seccomp.ReadStatus(strict.PID); err != nil || st.Mode != seccomp.ModeStrict {
 		t.Fatalf("strict child: %+v, %v", st, err)
@@ -146,6 +163,7 @@ func TestDumpFiltersErrors(t *testing.T) {
 		{"no filters", plain.PID, seccomp.ErrNoFilters, "no seccomp filters"},
 		{"strict mode", strict.PID, seccomp.ErrStrictMode, "strict mode"},
 		{"no such process", gone, seccomp.ErrNoProcess, "no process with pid"},
+		{"zombie", zombie.PID, seccomp.ErrNoProcess, "zombie"},
 		{"pid zero", 0, seccomp.ErrInvalid, "positive"},
 		{"negative pid", -5, seccomp.ErrInvalid, "positive"},
 		{"this process", os.Getpid(), seccomp.ErrNoFilters, "no seccomp filters"},
@@ -213,4 +231,41 @@ func exitedPID(t *testing.T) int {
 		t.Fatal(err)
 	}
 	return p.Pid
+}
+
+// waitState polls pid's state letter until it is one of want.
+func waitState(t *testing.T, pid int, want string) {
+	t.Helper()
+	for i := 0; i < 400; i++ {
+		if st, err := seccomp.ReadStatus(pid); err == nil && strings.Contains(want, st.State) {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	st, err := seccomp.ReadStatus(pid)
+	t.Fatalf("pid %d: state %q (%v), want one of %q", pid, st.State, err, want)
+}
+
+// TestDumpFiltersStoppedProcess dumps a process stopped by SIGSTOP: the
+// dump must work, and the process must still be stopped afterwards and
+// resume on SIGCONT.
+func TestDumpFiltersStoppedProcess(t *testing.T) {
+	needFilters(t)
+	child := seccomptest.Start(t, seccomptest.Spec{NoNewPrivs: true, Filters: []seccomptest.Filter{{Program: seccomptest.AllowAll(1)}}})
+	if err := unix.Kill(child.PID, unix.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, child.PID, "T")
+	got, err := seccomp.DumpFilters(child.PID)
+	if err != nil || len(got) != 1 || !slices.Equal(got[0].Program, seccomptest.AllowAll(1)) {
+		t.Fatalf("dump of a stopped process: %v, %v", got, err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if st, err := seccomp.ReadStatus(child.PID); err != nil || st.State != "T" || st.TracerPID != 0 {
+		t.Fatalf("after the dump: %+v, %v; want stopped and untraced", st, err)
+	}
+	if err := unix.Kill(child.PID, unix.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, child.PID, "SR")
 }

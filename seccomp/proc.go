@@ -60,6 +60,7 @@ func (m *Mode) UnmarshalText(b []byte) error {
 // (fs/proc/array.c: proc_pid_status, task_seccomp).
 type Status struct {
 	Name       string // comm, as the kernel escapes it ("\n" and "\\")
+	State      string // the state letter: R, S, D, T, t, Z, X, ...
 	PID        int    // "Pid:", the thread id
 	TGID       int    // "Tgid:", the process id
 	PPID       int
@@ -100,6 +101,9 @@ func ParseStatus(data []byte) (Status, error) {
 			// Keep the kernel's escaping: the name is printed, and an
 			// unescaped newline would break every listing.
 			st.Name = strings.TrimPrefix(string(value), "\t")
+		case "State":
+			// "S (sleeping)": keep the letter.
+			st.State, _, _ = strings.Cut(val, " ")
 		case "Pid":
 			st.PID, err = atoiStatus(val, bad)
 		case "Tgid":
@@ -167,6 +171,11 @@ func atoiStatus(s string, bad func(string) error) (int, error) {
 
 // capSysAdmin is CAP_SYS_ADMIN's bit (include/uapi/linux/capability.h).
 const capSysAdmin = 21
+
+// Exited reports whether the task has exited and waits to be reaped
+// (zombie) or is being torn down: it runs no more syscalls and cannot be
+// traced.
+func (s Status) Exited() bool { return s.State == "Z" || s.State == "X" }
 
 // HasCapSysAdmin reports whether the effective set holds CAP_SYS_ADMIN.
 func (s Status) HasCapSysAdmin() bool { return s.CapEff&(1<<capSysAdmin) != 0 }

@@ -58,7 +58,7 @@ func TestParseStatus(t *testing.T) {
 			if st.Name != "sleep" || st.PID != 4243 || st.TGID != 4242 || st.PPID != 1 || st.UID != 1000 || st.EUID != 1001 || st.Threads != 3 {
 				t.Errorf("identity fields wrong: %+v", st)
 			}
-			if !st.HasCapSysAdmin() || st.SpeculationStoreBypass != "thread force mitigated" {
+			if st.State != "S" || st.Exited() || !st.HasCapSysAdmin() || st.SpeculationStoreBypass != "thread force mitigated" {
 				t.Errorf("caps/SSB wrong: %+v", st)
 			}
 		})
