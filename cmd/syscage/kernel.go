@@ -58,6 +58,11 @@ permissions refused.`,
 
 // setLogActions validates the list, writes it and reports the change.
 func setLogActions(out io.Writer, list string) error {
+	if strings.TrimSpace(list) == "" {
+		// Turning logging off should be a decision, not an accident of
+		// an empty variable.
+		return usageErr(errors.New(`--log-actions: empty list; pass "none" to log no action`))
+	}
 	names, err := seccomp.ParseLogActions(list)
 	if err != nil {
 		return usageErr(err)

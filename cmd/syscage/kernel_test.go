@@ -128,6 +128,7 @@ func TestKernelLogActions(t *testing.T) {
 		{"current list", current, exitOK, ""},
 		{"allow", "errno,allow", exitUsage, `"allow" cannot be logged`},
 		{"misspelt", "kill_proces", exitUsage, `did you mean "kill_process"`},
+		{"empty", " ", exitUsage, `pass "none"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
