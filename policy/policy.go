@@ -134,8 +134,58 @@ type Policy struct {
 	// Comment is the text of the comment block at the head of the policy,
 	// kept so that formatting and conversion preserve it.
 	Comment string
+	// HeaderComments keeps the comments written around the header lines
+	// of the native format, keyed by the line's keyword: "default",
+	// "unknown", "badarch", "arch", "flags", "listener".
+	HeaderComments map[string]Comments
+	// EndComment is the comment text after the last statement.
+	EndComment string
+	// Includes are the include lines of a file parsed on its own
+	// (ParseOptions.SyntaxOnly), kept in place so that formatting rewrites
+	// the file without inlining what it includes. Empty otherwise.
+	Includes []*Include
 	// Source is the file the policy was read from, if any.
 	Source string
+	// Warnings are problems found while reading the source that did not
+	// stop it: a syscall name no table knows, a field the container
+	// runtimes ignore, a rule changed to keep a runtime's behaviour. They
+	// are not part of the policy's meaning.
+	Warnings []Warning
+}
+
+// Warning is a problem in a policy source that did not stop it from being
+// read, with the place it was found.
+type Warning struct {
+	Pos Pos
+	Msg string
+}
+
+// String renders the warning as "file:line:col: message".
+func (w Warning) String() string {
+	if w.Pos.File == "" && !w.Pos.IsValid() {
+		return w.Msg
+	}
+	return w.Pos.String() + ": " + w.Msg
+}
+
+// Comments are the comments around one line of the source: the block of
+// comment lines directly above it and the comment at its end. Text has
+// the '#' and one following space removed; lines are joined with '\n'.
+type Comments struct {
+	Above, Trailing string
+}
+
+// Include is an include line kept in place by ParseOptions.SyntaxOnly.
+type Include struct {
+	Pos Pos
+	// Path is the file name as written, relative to the including file.
+	Path string
+	// Before is the index in Policy.Rules of the first rule after the
+	// include line (len(Rules) when it comes last).
+	Before int
+	// Comment, Trailing and BlankBefore are as for Rule.
+	Comment, Trailing string
+	BlankBefore       bool
 }
 
 // Listener is the OCI runtime-spec's seccomp agent hand-off.
@@ -160,6 +210,12 @@ type Rule struct {
 	Only, Except *Applies
 	// Comment is the comment block written just above the rule.
 	Comment string
+	// Trailing is the comment at the end of the rule's line.
+	Trailing string
+	// BlankBefore records an empty line above the rule (and its comment)
+	// in the source; the formatter keeps it so the author's grouping of
+	// rules survives. Never set on the first rule.
+	BlankBefore bool
 }
 
 // Target names the syscalls of a rule: exactly one of Name, Group or
