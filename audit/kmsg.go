@@ -231,3 +231,8 @@ func auditLost(msg string) (uint64, bool) {
 	n, err := strconv.ParseUint(v, 10, 64)
 	return n, err == nil
 }
+
+// The audit netlink multicast group (AUDIT_NLGRP_READLOG) is not used: on
+// Linux 6.18 without auditd it was seen to carry the records of killed
+// processes but not those of the LOG action, while /dev/kmsg carries both
+// and its drops can be counted.

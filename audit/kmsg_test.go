@@ -24,7 +24,11 @@ const logChildEnv = "SYSCAGE_AUDIT_LOG_CHILD"
 func TestMain(m *testing.M) {
 	if n, ok := os.LookupEnv(logChildEnv); ok {
 		count, _ := strconv.Atoi(n)
-		if err := logChild(count); err != nil {
+		ret := bpf.RetLog
+		if n == "kill" {
+			count, ret = 1, bpf.RetKillProcess
+		}
+		if err := logChild(count, ret); err != nil {
 			fmt.Fprintln(os.Stderr, "log child:", err)
 			os.Exit(2)
 		}
@@ -35,7 +39,7 @@ func TestMain(m *testing.M) {
 
 // logChild installs, on this thread only, a filter that returns LOG for
 // getppid and ALLOW for everything else, then calls getppid count times.
-func logChild(count int) error {
+func logChild(count int, ret uint32) error {
 	runtime.LockOSThread()
 	if err := seccomp.SetNoNewPrivs(); err != nil {
 		return err
@@ -45,7 +49,7 @@ func logChild(count int) error {
 	prog := bpf.Program{
 		bpf.LoadAbs(bpf.OffsetNr),
 		bpf.JumpIf(bpf.JmpJEQ, uint32(getppid), 0, 1),
-		bpf.Ret(bpf.RetLog),
+		bpf.Ret(ret),
 		bpf.Ret(bpf.RetAllow),
 	}
 	if _, err := seccomp.Install(prog, 0); err != nil {
@@ -213,3 +217,4 @@ func splitSpace(s string) []string {
 	}
 	return out
 }
+
