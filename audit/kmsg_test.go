@@ -217,4 +217,3 @@ func splitSpace(s string) []string {
 	}
 	return out
 }
-
