@@ -94,6 +94,9 @@ func (c *checker) run() {
 		c.errs.add(c.headerPos("listener"), "the listener path is empty")
 	}
 	for _, r := range p.Rules {
+		if len(c.errs) >= maxErrors {
+			break // enough to act on; suggestions for more cost time
+		}
 		c.rule(r)
 	}
 }

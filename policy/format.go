@@ -285,12 +285,16 @@ func exprText(e Expr, parent Expr) string {
 		}
 		return s
 	case *Not:
+		if c, ok := e.X.(*Cmp); ok && c.Op == OpMaskedEq {
+			// The parser reads `a & m != v` as !(a & m == v).
+			return cmpText(c, "!=")
+		}
 		if e.X == nil {
 			return "!()"
 		}
 		return "!(" + exprText(e.X, nil) + ")"
 	case *Cmp:
-		return cmpText(e)
+		return cmpText(e, "==")
 	}
 	return fmt.Sprintf("<%T>", e)
 }
@@ -303,8 +307,9 @@ func joinExprs(terms []Expr, parent Expr, sep string) string {
 	return strings.Join(parts, sep)
 }
 
-// cmpText renders one comparison.
-func cmpText(c *Cmp) string {
+// cmpText renders one comparison; maskedOp is the operator of a masked
+// comparison, == or !=.
+func cmpText(c *Cmp, maskedOp string) string {
 	arg := c.ArgName
 	if c.Arg >= 0 {
 		arg = fmt.Sprintf("arg%d", c.Arg)
@@ -313,7 +318,7 @@ func cmpText(c *Cmp) string {
 	case OpEq, OpNe, OpLt, OpLe, OpGt, OpGe:
 		return arg + " " + c.Op.String() + " " + c.Value.String()
 	case OpMaskedEq:
-		return arg + " & " + c.Mask.String() + " == " + c.Value.String()
+		return arg + " & " + c.Mask.String() + " " + maskedOp + " " + c.Value.String()
 	case OpBitsOnly, OpBitsNone, OpBitsAll:
 		return arg + " " + c.Op.String() + " " + c.Value.String()
 	case OpIn:

@@ -152,8 +152,10 @@ func lex(file string, src []byte, errs *ErrorList) *lexed {
 			i = j
 			continue
 		case isIdentStart(c):
+			// Names may hold inner dashes, so that architecture aliases
+			// such as x86-64 read as one word.
 			j := i + 1
-			for j < len(src) && isIdentChar(src[j]) {
+			for j < len(src) && (isIdentChar(src[j]) || (src[j] == '-' && j+1 < len(src) && isIdentChar(src[j+1]))) {
 				j++
 			}
 			emit(tIdent, string(src[i:j]), i)
@@ -293,10 +295,7 @@ func lex(file string, src []byte, errs *ErrorList) *lexed {
 			i += size
 			continue
 		}
-		emit(k, two[:n], i)
-		if n == 1 {
-			lx.toks[len(lx.toks)-1].text = string(c)
-		}
+		emit(k, string(src[i:i+n]), i)
 		i += n
 	}
 	lx.toks = append(lx.toks, token{kind: tEOF, pos: pos(i)})

@@ -139,6 +139,7 @@ type fileParser struct {
 	toks  []token
 	i     int
 	nest  int // depth of parentheses and braces in a condition
+	depth int // depth of the condition being parsed
 
 	stmts    []stmt
 	errLines map[int]bool
@@ -264,7 +265,7 @@ func (fp *fileParser) statement() {
 			if _, ok := r.(bailout); !ok {
 				panic(r)
 			}
-			fp.nest = 0
+			fp.nest, fp.depth = 0, 0
 			for k := fp.peek().kind; k != tNewline && k != tEOF; k = fp.peek().kind {
 				fp.i++
 			}
@@ -765,8 +766,16 @@ func (fp *fileParser) and() Expr {
 	return and
 }
 
+// maxDepth bounds the nesting of a condition.
+const maxDepth = 100
+
 func (fp *fileParser) unary() Expr {
 	t := fp.peekCond()
+	fp.depth++
+	defer func() { fp.depth-- }()
+	if fp.depth > maxDepth {
+		fp.errorf(t.pos, "condition nested more than %d deep", maxDepth)
+	}
 	switch t.kind {
 	case tNot:
 		fp.next()

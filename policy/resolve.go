@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/syscage/syscage/arch"
 	"github.com/syscage/syscage/bpf"
@@ -74,7 +75,20 @@ func suggestConstant(a *arch.Arch, name string) string {
 	if s := suggest.Nearest(name, cands, 3); len(s) > 0 {
 		return suggest.Phrase(s)
 	}
-	return suggest.Phrase(suggest.Nearest(name, a.ConstantNames(""), 3))
+	return suggest.Phrase(suggest.Nearest(name, allConstants(a), 3))
+}
+
+// constantNames caches each architecture's full list of constant names,
+// which suggestions scan.
+var constantNames sync.Map // arch name -> []string
+
+func allConstants(a *arch.Arch) []string {
+	if v, ok := constantNames.Load(a.Name); ok {
+		return v.([]string)
+	}
+	names := a.ConstantNames("")
+	constantNames.Store(a.Name, names)
+	return names
 }
 
 // Ret returns the seccomp return value of the action on architecture a
@@ -114,7 +128,10 @@ func (x Action) Ret(a *arch.Arch) (uint32, error) {
 
 func suggestErrno(a *arch.Arch, name string) string {
 	var cands []string
-	for _, n := range a.ConstantNames("E") {
+	for _, n := range allConstants(a) {
+		if n[0] != 'E' {
+			continue
+		}
 		if _, ok := a.Errno(n); ok {
 			cands = append(cands, n)
 		}
