@@ -17,6 +17,9 @@
 //	dump.go     PTRACE_SECCOMP_GET_FILTER / GET_METADATA: a process's filters
 //	install.go  PR_SET_NO_NEW_PRIVS, SECCOMP_SET_MODE_FILTER and _STRICT
 //
+// Package seccomptest starts child processes in a chosen seccomp state, so
+// that tests never filter the test process itself.
+//
 // Everything here is Linux-specific; facts about the kernel cite the file
 // and function they come from (kernel/seccomp.c unless said otherwise).
 package seccomp
