@@ -68,7 +68,10 @@ type Item struct {
 
 // Reader reads seccomp audit records from /dev/kmsg.
 type Reader struct {
-	f       *os.File
+	f *os.File
+	// read returns one kernel log record per call, as read(2) on
+	// /dev/kmsg does; tests replace it.
+	read    func([]byte) (int, error)
 	buf     []byte
 	lastSeq uint64
 	started bool
@@ -92,7 +95,9 @@ func OpenKmsg(fromNow bool) (*Reader, error) {
 			return nil, fmt.Errorf("seek /dev/kmsg to its end: %w", err)
 		}
 	}
-	return &Reader{f: f, buf: make([]byte, 8192)}, nil
+	fd := int(f.Fd())
+	read := func(b []byte) (int, error) { return unix.Read(fd, b) }
+	return &Reader{f: f, read: read, buf: make([]byte, 8192)}, nil
 }
 
 // Close releases the reader.
@@ -109,7 +114,7 @@ var ErrNoMore = errors.New("no more kernel log records for now")
 // wait. Non-seccomp log entries are skipped.
 func (r *Reader) Next() (Item, error) {
 	for {
-		n, err := unix.Read(int(r.f.Fd()), r.buf)
+		n, err := r.read(r.buf)
 		switch {
 		case err == unix.EAGAIN:
 			return Item{}, ErrNoMore
