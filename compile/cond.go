@@ -1,0 +1,326 @@
+package compile
+
+import (
+	"fmt"
+	"math/bits"
+	"sort"
+
+	"github.com/syscage/syscage/arch"
+	"github.com/syscage/syscage/policy"
+)
+
+// condKind is the shape of a resolved condition.
+type condKind uint8
+
+const (
+	condTrue condKind = iota
+	condFalse
+	condAnd
+	condOr
+	condNot
+	condCmp
+)
+
+// cond is an argument condition resolved for one syscall on one arch:
+// argument names are indexes, symbolic constants are numbers, and the
+// width of each comparison is decided. Constants of a 32-bit comparison
+// are already cut to their low 32 bits, so evaluation and lowering need
+// not care.
+type cond struct {
+	kind condKind
+	kids []*cond // condAnd, condOr: the terms; condNot: the one operand
+
+	// condCmp:
+	arg  int  // argument index 0..5
+	wide bool // compare all 64 bits; otherwise the low 32
+	op   policy.CmpOp
+	a, b uint64   // Value, and Mask (OpMaskedEq) or High (OpRange)
+	set  []uint64 // OpIn members, sorted, without duplicates
+}
+
+var (
+	condAlways = &cond{kind: condTrue}
+	condNever  = &cond{kind: condFalse}
+)
+
+// eval decides the condition for argument values, with the semantics of
+// policy.Evaluate. Explain uses it to name the rule that decided.
+func (c *cond) eval(args *[6]uint64) bool {
+	switch c.kind {
+	case condTrue:
+		return true
+	case condFalse:
+		return false
+	case condAnd:
+		for _, k := range c.kids {
+			if !k.eval(args) {
+				return false
+			}
+		}
+		return true
+	case condOr:
+		for _, k := range c.kids {
+			if k.eval(args) {
+				return true
+			}
+		}
+		return false
+	case condNot:
+		return !c.kids[0].eval(args)
+	}
+	v := args[c.arg]
+	if !c.wide {
+		v = uint64(uint32(v))
+	}
+	switch c.op {
+	case policy.OpEq:
+		return v == c.a
+	case policy.OpNe:
+		return v != c.a
+	case policy.OpLt:
+		return v < c.a
+	case policy.OpLe:
+		return v <= c.a
+	case policy.OpGt:
+		return v > c.a
+	case policy.OpGe:
+		return v >= c.a
+	case policy.OpMaskedEq:
+		return v&c.b == c.a
+	case policy.OpBitsOnly:
+		return v&^c.a == 0
+	case policy.OpBitsNone:
+		return v&c.a == 0
+	case policy.OpBitsAll:
+		return v&c.a == c.a
+	case policy.OpIn:
+		i := sort.Search(len(c.set), func(i int) bool { return c.set[i] >= v })
+		return i < len(c.set) && c.set[i] == v
+	case policy.OpRange:
+		return c.a <= v && v <= c.b
+	}
+	return false
+}
+
+// resolver turns policy conditions into conds for one arch.
+type resolver struct {
+	arch *arch.Arch
+}
+
+// resolve resolves e for syscall name (may be "" for a number the table
+// does not name). It folds comparisons whose outcome the width already
+// decides, so that a condition that always holds compiles to nothing.
+func (r *resolver) resolve(e policy.Expr, syscall string) (*cond, error) {
+	switch e := e.(type) {
+	case nil:
+		return condAlways, nil
+	case *policy.And:
+		return r.resolveList(condAnd, e.Terms, syscall)
+	case *policy.Or:
+		return r.resolveList(condOr, e.Terms, syscall)
+	case *policy.Not:
+		x, err := r.resolve(e.X, syscall)
+		if err != nil {
+			return nil, err
+		}
+		return not(x), nil
+	case *policy.Cmp:
+		return r.resolveCmp(e, syscall)
+	}
+	return nil, fmt.Errorf("%s: condition of unexpected type %T", e.Position(), e)
+}
+
+func not(x *cond) *cond {
+	switch x.kind {
+	case condTrue:
+		return condNever
+	case condFalse:
+		return condAlways
+	case condNot:
+		return x.kids[0]
+	}
+	return &cond{kind: condNot, kids: []*cond{x}}
+}
+
+func (r *resolver) resolveList(kind condKind, terms []policy.Expr, syscall string) (*cond, error) {
+	// absorbing is the term value that decides the whole list: false for
+	// And, true for Or; neutral terms drop out.
+	absorbing, neutral := condFalse, condTrue
+	if kind == condOr {
+		absorbing, neutral = condTrue, condFalse
+	}
+	out := &cond{kind: kind}
+	for _, t := range terms {
+		c, err := r.resolve(t, syscall)
+		if err != nil {
+			return nil, err
+		}
+		switch c.kind {
+		case absorbing:
+			return c, nil
+		case neutral:
+			continue
+		case kind:
+			out.kids = append(out.kids, c.kids...)
+		default:
+			out.kids = append(out.kids, c)
+		}
+	}
+	switch len(out.kids) {
+	case 0:
+		if neutral == condTrue {
+			return condAlways, nil
+		}
+		return condNever, nil
+	case 1:
+		return out.kids[0], nil
+	}
+	return out, nil
+}
+
+// argSlot finds the argument a comparison reads and its width on r.arch,
+// with the helpers policy.Evaluate uses: on 32-bit ABIs every argument
+// is 32 bits wide; on 64-bit ones an argument of C type int is 32 bits
+// and everything else, unknown signatures included, 64.
+func (r *resolver) argSlot(c *policy.Cmp, syscall string) (idx int, wide bool, err error) {
+	idx, err = policy.ArgIndex(r.arch, syscall, c)
+	if err != nil {
+		return 0, false, &policy.Error{Pos: c.Pos, Msg: err.Error()}
+	}
+	return idx, policy.ArgWidth(r.arch, syscall, idx) == 64, nil
+}
+
+// value resolves a constant on r.arch: '|'-joined numbers and symbols.
+func (r *resolver) value(v policy.Value, pos policy.Pos) (uint64, error) {
+	n, err := v.Resolve(r.arch)
+	if err != nil {
+		return 0, &policy.Error{Pos: pos, Msg: err.Error()}
+	}
+	return n, nil
+}
+
+func (r *resolver) resolveCmp(e *policy.Cmp, syscall string) (*cond, error) {
+	idx, wide, err := r.argSlot(e, syscall)
+	if err != nil {
+		return nil, err
+	}
+	c := &cond{kind: condCmp, arg: idx, wide: wide, op: e.Op}
+	cut := func(v uint64) uint64 {
+		if wide {
+			return v
+		}
+		return uint64(uint32(v))
+	}
+	switch e.Op {
+	case policy.OpIn:
+		for _, v := range e.Values {
+			n, err := r.value(v, e.Pos)
+			if err != nil {
+				return nil, err
+			}
+			c.set = append(c.set, cut(n))
+		}
+		sort.Slice(c.set, func(i, j int) bool { return c.set[i] < c.set[j] })
+		c.set = dedup(c.set)
+	case policy.OpMaskedEq, policy.OpRange:
+		if c.a, err = r.value(e.Value, e.Pos); err != nil {
+			return nil, err
+		}
+		other := e.Mask
+		if e.Op == policy.OpRange {
+			other = e.High
+		}
+		if c.b, err = r.value(other, e.Pos); err != nil {
+			return nil, err
+		}
+		c.a, c.b = cut(c.a), cut(c.b)
+	case policy.OpEq, policy.OpNe, policy.OpLt, policy.OpLe, policy.OpGt, policy.OpGe,
+		policy.OpBitsOnly, policy.OpBitsNone, policy.OpBitsAll:
+		if c.a, err = r.value(e.Value, e.Pos); err != nil {
+			return nil, err
+		}
+		c.a = cut(c.a)
+	default:
+		return nil, &policy.Error{Pos: e.Pos, Msg: fmt.Sprintf("unknown comparison %v", e.Op)}
+	}
+	return c.fold(), nil
+}
+
+func dedup(s []uint64) []uint64 {
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// fold replaces comparisons whose outcome does not depend on the argument
+// by a constant, and rewrites a few into simpler equivalents.
+func (c *cond) fold() *cond {
+	max := uint64(1)<<63 - 1 + 1<<63
+	if !c.wide {
+		max = 1<<32 - 1
+	}
+	switch c.op {
+	case policy.OpLt:
+		if c.a == 0 {
+			return condNever
+		}
+	case policy.OpLe:
+		if c.a == max {
+			return condAlways
+		}
+	case policy.OpGt:
+		if c.a == max {
+			return condNever
+		}
+	case policy.OpGe:
+		if c.a == 0 {
+			return condAlways
+		}
+	case policy.OpMaskedEq:
+		if c.a&^c.b != 0 {
+			return condNever // the value has bits the mask clears
+		}
+		if c.b == 0 {
+			return condAlways
+		}
+		if c.b == max {
+			return &cond{kind: condCmp, arg: c.arg, wide: c.wide, op: policy.OpEq, a: c.a}
+		}
+	case policy.OpBitsOnly:
+		if c.a == max {
+			return condAlways
+		}
+	case policy.OpBitsNone, policy.OpBitsAll:
+		if c.a == 0 {
+			return condAlways
+		}
+	case policy.OpIn:
+		switch len(c.set) {
+		case 0:
+			return condNever
+		case 1:
+			return &cond{kind: condCmp, arg: c.arg, wide: c.wide, op: policy.OpEq, a: c.set[0]}
+		}
+	case policy.OpRange:
+		switch {
+		case c.a > c.b:
+			return condNever
+		case c.a == 0 && c.b == max:
+			return condAlways
+		case c.a == c.b:
+			return &cond{kind: condCmp, arg: c.arg, wide: c.wide, op: policy.OpEq, a: c.a}
+		case c.a == 0:
+			return &cond{kind: condCmp, arg: c.arg, wide: c.wide, op: policy.OpLe, a: c.b}
+		case c.b == max:
+			return &cond{kind: condCmp, arg: c.arg, wide: c.wide, op: policy.OpGe, a: c.a}
+		}
+	}
+	return c
+}
+
+// singleBit reports whether v has exactly one bit set.
+func singleBit(v uint32) bool { return bits.OnesCount32(v) == 1 }

@@ -1,0 +1,86 @@
+// Package compile turns a policy into the fastest seccomp filter it can
+// prove equal to it: classic BPF that decides every input exactly as
+// policy.Evaluate does, validated before it is returned.
+//
+// # The shape of the code
+//
+// A filter checks the architecture first, loads the syscall number, finds
+// the number's run with a search tree and runs the run's first-match rule
+// chain. This policy
+//
+//	arch x86_64
+//	default errno(EPERM)
+//	allow read write close
+//	allow mprotect if prot none PROT_EXEC
+//
+// compiles to
+//
+//	0000: A = arch
+//	0001: if (A != ARCH_X86_64) goto 0018
+//	0002: A = sys_number
+//	0003: if (A >= munmap) goto 0011
+//	0004: if (A < open) goto 0010
+//	0005: if (A >= stat) goto 0007
+//	0006: if (A >= close) goto 0010 else goto 0019
+//	0007: if (A < mprotect) goto 0019
+//	0008: A = args[2]
+//	0009: if (A & 0x4) goto 0019
+//	0010: return ALLOW
+//	0011: if (A < 337) goto 0019
+//	0012: if (A >= 472) goto 0014
+//	0013: if (A >= pidfd_send_signal) goto 0019 else goto 0017
+//	0014: if (A >= 0x80000000) goto 0016
+//	0015: if (A >= 0x40000000) goto 0018 else goto 0017
+//	0016: if (A >= 0xc0000000) goto 0018
+//	0017: return ERRNO(38)
+//	0018: return KILL_PROCESS
+//	0019: return ERRNO(1)
+//
+// Instructions 3 to 9 are the search tree over the runs of numbers with
+// one decision (read and write share a run; open is a run of its own
+// between them and close); 8 and 9 are mprotect's rule; 11 to 16 sort out
+// the cold numbers above the table: unknown ones (ENOSYS) and x32 ones,
+// which this policy does not accept.
+//
+// Arch dispatch: one test per accepted AUDIT_ARCH value, the first
+// architecture of the policy first. x86_64 and x32 share a value; under
+// it the x32 bit of the number selects the table, so x32 numbers on a
+// filter that does not accept x32 fall in a range of the search tree that
+// returns the bad-arch action.
+//
+// Runs: consecutive numbers whose decision code is the same (the same
+// rule chain after resolution; unknown numbers and gaps included) form one
+// run, a leaf of the tree. Decision code is built through a hash-consing
+// builder, so equal chains are one node and runs coalesce by node
+// identity.
+//
+// Search tree: an optimal alphabetic tree over the runs for the
+// frequency mix (Knuth's O(n^2) algorithm), JGE at inner nodes, and JEQ
+// chains where a run is interrupted by a few single numbers. The depth is
+// kept within two of a balanced tree. Every syscall the policy allows
+// whatever its arguments is a leaf reached by number tests only, so the
+// kernel's constant-action cache serves it.
+//
+// Conditions: And, Or and Not are lowered into branching code with
+// short circuits; each comparison becomes tests on the 32-bit halves it
+// needs (only the low half of an int argument, 64-bit orderings as "high
+// greater, or high equal and low ...", masks without a high half skip
+// it), with argument words at the offsets of the target's byte order.
+//
+// Optimiser: on every edge it knows which word A holds and what earlier
+// tests established about each word; it redirects edges past loads of the
+// word already in A and past tests those facts decide (redundant-load
+// removal and jump threading), then rebuilds the graph through the
+// builder, which drops dead code and merges code that became equal, to a
+// fixed point. Return blocks are shared: one node per return value.
+//
+// Layout: blocks in reverse postorder with the hotter successor next;
+// jumps beyond the 255 instructions a conditional jump reaches go through
+// a copy of the return they target or a trampoline. A policy that needs
+// more than 4096 instructions becomes a stack of filters, each deciding a
+// range of numbers and allowing the rest, which the kernel combines
+// exactly (the strictest value wins and ALLOW is the least strict).
+//
+// Output is deterministic: the same policy and options give the same
+// programs.
+package compile

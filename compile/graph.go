@@ -1,0 +1,137 @@
+package compile
+
+import (
+	"github.com/syscage/syscage/bpf"
+)
+
+// nodeID names a node of a graph.
+type nodeID int32
+
+const noNode nodeID = -1
+
+// nodeKind is what a node does.
+type nodeKind uint8
+
+const (
+	kindRet  nodeKind = iota // return k
+	kindLoad                 // A = word of seccomp_data at offset k; then t
+	kindAnd                  // A &= k; then t
+	kindJump                 // if A op k then t else f
+)
+
+// node is one instruction of the filter before layout: jumps name their
+// targets rather than offsets, and a load or AND names the node that must
+// follow it.
+type node struct {
+	kind nodeKind
+	op   uint16 // kindJump: bpf.JmpJEQ, JmpJGT, JmpJGE or JmpJSET
+	k    uint32
+	t, f nodeID
+}
+
+// graph is a filter as a directed acyclic graph of nodes. Nodes are
+// hash-consed: building a node equal to an existing one (same instruction,
+// same successors) returns the existing one, so equal decision code is
+// shared wherever it occurs, return blocks included. Successors are always
+// built before their predecessors, so node IDs decrease along every path
+// and ascending ID order is a reverse topological order.
+type graph struct {
+	nodes []node
+	cons  map[node]nodeID
+}
+
+func newGraph() *graph {
+	return &graph{cons: make(map[node]nodeID, 64)}
+}
+
+func (g *graph) intern(n node) nodeID {
+	if id, ok := g.cons[n]; ok {
+		return id
+	}
+	id := nodeID(len(g.nodes))
+	g.nodes = append(g.nodes, n)
+	g.cons[n] = id
+	return id
+}
+
+// ret returns a node that returns k.
+func (g *graph) ret(k uint32) nodeID { return g.intern(node{kind: kindRet, k: k, t: noNode, f: noNode}) }
+
+// load returns a node loading the word at off, then going to next. A load
+// whose value nobody reads is dropped.
+func (g *graph) load(off uint32, next nodeID) nodeID {
+	switch g.nodes[next].kind {
+	case kindRet, kindLoad:
+		return next
+	}
+	return g.intern(node{kind: kindLoad, k: off, t: next, f: noNode})
+}
+
+// and returns a node masking A with m, then going to next.
+func (g *graph) and(m uint32, next nodeID) nodeID {
+	switch g.nodes[next].kind {
+	case kindRet, kindLoad:
+		return next
+	}
+	return g.intern(node{kind: kindAnd, k: m, t: next, f: noNode})
+}
+
+// jump returns a node testing A op k. Tests whose outcome does not depend
+// on A collapse to the target they always take.
+func (g *graph) jump(op uint16, k uint32, t, f nodeID) nodeID {
+	switch {
+	case t == f:
+		return t
+	case op == bpf.JmpJGT && k == ^uint32(0), op == bpf.JmpJSET && k == 0:
+		return f
+	case op == bpf.JmpJGE && k == 0:
+		return t
+	}
+	return g.intern(node{kind: kindJump, op: op, k: k, t: t, f: f})
+}
+
+// test loads the word at off and tests it.
+func (g *graph) test(off uint32, op uint16, k uint32, t, f nodeID) nodeID {
+	return g.load(off, g.jump(op, k, t, f))
+}
+
+// instruction returns the BPF instruction of a node, jump offsets zero.
+func (n *node) instruction() bpf.Instruction {
+	switch n.kind {
+	case kindRet:
+		return bpf.Ret(n.k)
+	case kindLoad:
+		return bpf.LoadAbs(n.k)
+	case kindAnd:
+		return bpf.ALUK(bpf.AluAnd, n.k)
+	}
+	return bpf.JumpIf(n.op, n.k, 0, 0)
+}
+
+// reachable returns the nodes reachable from root in a topological order
+// (every node before its successors), found by descending ID.
+func (g *graph) reachable(root nodeID) []nodeID {
+	seen := make([]bool, len(g.nodes))
+	seen[root] = true
+	count := 0
+	for id := root; id >= 0; id-- {
+		if !seen[id] {
+			continue
+		}
+		count++
+		n := &g.nodes[id]
+		if n.t >= 0 {
+			seen[n.t] = true
+		}
+		if n.f >= 0 {
+			seen[n.f] = true
+		}
+	}
+	out := make([]nodeID, 0, count)
+	for id := root; id >= 0; id-- {
+		if seen[id] {
+			out = append(out, id)
+		}
+	}
+	return out
+}

@@ -1,0 +1,343 @@
+package compile
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/syscage/syscage/arch"
+	"github.com/syscage/syscage/policy"
+)
+
+// x32Bit is __X32_SYSCALL_BIT (arch/x86/include/uapi/asm/unistd.h): under
+// AUDIT_ARCH_X86_64, numbers with it set are x32 syscalls.
+const x32Bit = 0x40000000
+
+// entry is one applicable rule of a syscall's first-match chain.
+type entry struct {
+	cond   *cond
+	ret    uint32
+	origin Origin
+}
+
+// archModel is the policy resolved for one accepted architecture: for
+// each syscall number some rule names, the chain of applicable rules in
+// file order, up to and including the first without a condition.
+type archModel struct {
+	a              *arch.Arch
+	defRet, unkRet uint32
+	chains         map[uint32][]entry
+	// points are the numbers with a decision of their own: the table's
+	// and those rules name, sorted.
+	points []uint32
+}
+
+// known reports whether nr is in the arch's table.
+func (am *archModel) known(nr uint32) bool {
+	_, ok := am.a.SyscallName(int(nr))
+	return ok
+}
+
+// group is the part of the filter behind one AUDIT_ARCH value: one
+// architecture, or x86_64 and x32, which share AUDIT_ARCH_X86_64 and are
+// told apart by the x32 bit of the number.
+type group struct {
+	audit   uint32
+	members []*arch.Arch  // every arch with this value, accepted or not
+	models  []*archModel  // accepted ones, indexed like members (nil if not accepted)
+	scale   float64       // weight of this group's syscalls relative to the mix
+	regions []region      // the number ranges of each member
+}
+
+// region is a range of numbers under one AUDIT_ARCH value that belongs
+// to one architecture.
+type region struct {
+	lo, hi uint32
+	member int // index into group.members
+}
+
+// model is a policy resolved for compilation.
+type model struct {
+	p       *policy.Policy
+	big     bool
+	groups  []*group
+	badArch uint32
+	freq    map[string]float64
+	bundled bool // freq is the bundled mix
+	// runCount and uncond are measured when the whole policy is built
+	// into one graph (see Stats).
+	runCount, uncond int
+	// retOrigins lists, for each return value, the origins that may
+	// produce it.
+	retOrigins map[uint32][]Origin
+}
+
+func (m *model) archList() []*arch.Arch {
+	var out []*arch.Arch
+	for _, g := range m.groups {
+		for _, am := range g.models {
+			if am != nil {
+				out = append(out, am.a)
+			}
+		}
+	}
+	return out
+}
+
+// newModel resolves p for the options: arches, actions, rules and
+// conditions per architecture.
+func newModel(p *policy.Policy, opts Options) (*model, error) {
+	m := &model{p: p, freq: opts.Frequencies, retOrigins: map[uint32][]Origin{}}
+	if m.freq == nil {
+		m.freq, m.bundled = bundledOnce(), true
+	}
+	accepted, err := acceptedArches(p, opts)
+	if err != nil {
+		return nil, err
+	}
+	m.big = accepted[0].BigEndian
+	for _, a := range accepted[1:] {
+		if a.BigEndian != m.big {
+			return nil, fmt.Errorf("compile: the policy accepts %s: a filter runs on one machine and reads arguments in its byte order, so compile once per byte order (Options.Arches, or syscage compile --arch)", archNames(accepted))
+		}
+	}
+	if m.badArch, err = actionRet(p.BadArch, accepted[0], policy.ActKillProcess); err != nil {
+		return nil, fmt.Errorf("compile: bad-arch action: %w", err)
+	}
+	m.addOrigin(m.badArch, Origin{Kind: FromBadArch})
+
+	byAudit := map[uint32]*group{}
+	for i, a := range accepted {
+		g := byAudit[a.AuditArch]
+		if g == nil {
+			g = &group{audit: a.AuditArch, members: arch.ByAuditArch(a.AuditArch)}
+			g.models = make([]*archModel, len(g.members))
+			g.regions = regionsOf(g.members)
+			g.scale = 1
+			if i > 0 {
+				// Processes of the other architectures are rare on a
+				// machine of the first.
+				g.scale = 0.01
+			}
+			byAudit[a.AuditArch] = g
+			m.groups = append(m.groups, g)
+		}
+		am, err := m.resolveArch(a, opts.Env)
+		if err != nil {
+			return nil, err
+		}
+		for k, member := range g.members {
+			if member == a {
+				g.models[k] = am
+			}
+		}
+	}
+	return m, nil
+}
+
+func (m *model) addOrigin(ret uint32, o Origin) {
+	for _, x := range m.retOrigins[ret] {
+		if x == o {
+			return
+		}
+	}
+	m.retOrigins[ret] = append(m.retOrigins[ret], o)
+}
+
+// acceptedArches returns the architectures the filter accepts: the
+// policy's (native when it names none), restricted to opts.Arches.
+func acceptedArches(p *policy.Policy, opts Options) ([]*arch.Arch, error) {
+	all, err := p.AcceptedArches()
+	if err != nil {
+		return nil, fmt.Errorf("compile: %w", err)
+	}
+	var out []*arch.Arch
+	for _, a := range all {
+		if !containsArch(out, a) {
+			out = append(out, a)
+		}
+	}
+	if opts.Arches == nil {
+		return out, nil
+	}
+	var want []*arch.Arch
+	for _, name := range opts.Arches {
+		a, err := arch.ByName(name)
+		if err != nil {
+			return nil, fmt.Errorf("compile: target architecture: %w", err)
+		}
+		if !containsArch(out, a) {
+			return nil, fmt.Errorf("compile: target architecture %s is not accepted by the policy, which accepts %s", a.Name, archNames(out))
+		}
+		want = append(want, a)
+	}
+	var kept []*arch.Arch
+	for _, a := range out {
+		if containsArch(want, a) {
+			kept = append(kept, a)
+		}
+	}
+	if len(kept) == 0 {
+		return nil, fmt.Errorf("compile: no target architecture given")
+	}
+	return kept, nil
+}
+
+func containsArch(as []*arch.Arch, a *arch.Arch) bool {
+	for _, x := range as {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
+// regionsOf splits the 32-bit number space of one AUDIT_ARCH value among
+// the architectures that share it, as the kernel does: under
+// AUDIT_ARCH_X86_64 a number with the x32 bit set is an x32 syscall, any
+// other an x86_64 one (arch/x86/entry/syscall_64.c: do_syscall_64).
+func regionsOf(members []*arch.Arch) []region {
+	if len(members) == 1 {
+		return []region{{0, ^uint32(0), 0}}
+	}
+	var x32, other int
+	for i, a := range members {
+		if a.NrBase == x32Bit {
+			x32 = i
+		} else {
+			other = i
+		}
+	}
+	return []region{
+		{0, x32Bit - 1, other},
+		{x32Bit, 2*x32Bit - 1, x32},
+		{2 * x32Bit, 3*x32Bit - 1, other},
+		{3 * x32Bit, ^uint32(0), x32},
+	}
+}
+
+// tables caches each architecture's syscall numbers, sorted.
+var tables sync.Map // *arch.Arch -> []uint32
+
+func tableNumbers(a *arch.Arch) []uint32 {
+	if v, ok := tables.Load(a); ok {
+		return v.([]uint32)
+	}
+	scs := a.Syscalls()
+	nrs := make([]uint32, len(scs))
+	for i, s := range scs {
+		nrs[i] = uint32(s.Nr)
+	}
+	sort.Slice(nrs, func(i, j int) bool { return nrs[i] < nrs[j] })
+	v, _ := tables.LoadOrStore(a, nrs)
+	return v.([]uint32)
+}
+
+// actionRet converts an action to the seccomp return value on a, or the
+// fallback's when the action is unset.
+func actionRet(act policy.Action, a *arch.Arch, fallback policy.Action) (uint32, error) {
+	if act.Kind == 0 {
+		act = fallback
+	}
+	return act.Ret(a)
+}
+
+// resolveArch resolves every rule of the policy for one architecture.
+func (m *model) resolveArch(a *arch.Arch, env policy.Env) (*archModel, error) {
+	p := m.p
+	am := &archModel{a: a, chains: map[uint32][]entry{}}
+	if p.Default.Kind == 0 {
+		return nil, fmt.Errorf("compile: the policy has no default action")
+	}
+	var err error
+	if am.defRet, err = actionRet(p.Default, a, policy.Action{}); err != nil {
+		return nil, fmt.Errorf("compile: default action on %s: %w", a.Name, err)
+	}
+	enosys := policy.Action{Kind: policy.Errno, ErrnoName: "ENOSYS"}
+	if am.unkRet, err = actionRet(p.Unknown, a, enosys); err != nil {
+		return nil, fmt.Errorf("compile: unknown-syscall action on %s: %w", a.Name, err)
+	}
+	m.addOrigin(am.defRet, Origin{Kind: FromDefault})
+	m.addOrigin(am.unkRet, Origin{Kind: FromUnknown})
+	res := resolver{arch: a}
+	// closed marks numbers whose chain already ends in a rule without
+	// condition: later rules cannot apply to them.
+	closed := map[uint32]bool{}
+	var extra []uint32
+	for _, r := range p.Rules {
+		if !r.AppliesOn(a, env) {
+			continue
+		}
+		nrs := m.targetNumbers(r, a)
+		if len(nrs) == 0 {
+			continue
+		}
+		ret, err := actionRet(r.Action, a, policy.Action{})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", r.Pos, err)
+		}
+		origin := Origin{Kind: FromRule, Rule: r}
+		m.addOrigin(ret, origin)
+		for _, nr := range nrs {
+			if closed[nr] {
+				continue
+			}
+			name, _ := a.SyscallName(int(nr))
+			c, err := res.resolve(r.When, name)
+			if err != nil {
+				return nil, err
+			}
+			if c.kind == condFalse {
+				continue
+			}
+			if _, seen := am.chains[nr]; !seen && !am.known(nr) {
+				extra = append(extra, nr)
+			}
+			am.chains[nr] = append(am.chains[nr], entry{cond: c, ret: ret, origin: origin})
+			if c.kind == condTrue {
+				closed[nr] = true
+			}
+		}
+	}
+	table := tableNumbers(a)
+	if len(extra) == 0 {
+		am.points = table
+	} else {
+		am.points = append(append(make([]uint32, 0, len(table)+len(extra)), table...), extra...)
+		sort.Slice(am.points, func(i, j int) bool { return am.points[i] < am.points[j] })
+	}
+	return am, nil
+}
+
+// targetNumbers returns the numbers a rule names on a, without
+// duplicates, in the order named, as policy.Target.Syscalls finds them.
+func (m *model) targetNumbers(r *policy.Rule, a *arch.Arch) []uint32 {
+	var out []uint32
+	add := func(nr int) {
+		if nr < 0 {
+			return // a negative number names nothing (policy.Evaluate)
+		}
+		for _, x := range out {
+			if x == uint32(nr) {
+				return
+			}
+		}
+		out = append(out, uint32(nr))
+	}
+	for _, t := range r.Syscalls {
+		if t.Arch != "" && t.Arch != a.Name {
+			continue
+		}
+		if t.Group != "" || t.HasNr {
+			for _, sc := range t.Syscalls(a) {
+				add(sc.Nr)
+			}
+			continue
+		}
+		// A plain name, the common case, without Syscalls' allocation.
+		if nr, ok := a.Lookup(t.Name); ok {
+			add(nr)
+		}
+	}
+	return out
+}
