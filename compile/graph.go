@@ -55,7 +55,9 @@ func (g *graph) intern(n node) nodeID {
 }
 
 // ret returns a node that returns k.
-func (g *graph) ret(k uint32) nodeID { return g.intern(node{kind: kindRet, k: k, t: noNode, f: noNode}) }
+func (g *graph) ret(k uint32) nodeID {
+	return g.intern(node{kind: kindRet, k: k, t: noNode, f: noNode})
+}
 
 // load returns a node loading the word at off, then going to next. A load
 // whose value nobody reads is dropped.

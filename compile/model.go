@@ -43,10 +43,10 @@ func (am *archModel) known(nr uint32) bool {
 // told apart by the x32 bit of the number.
 type group struct {
 	audit   uint32
-	members []*arch.Arch  // every arch with this value, accepted or not
-	models  []*archModel  // accepted ones, indexed like members (nil if not accepted)
-	scale   float64       // weight of this group's syscalls relative to the mix
-	regions []region      // the number ranges of each member
+	members []*arch.Arch // every arch with this value, accepted or not
+	models  []*archModel // accepted ones, indexed like members (nil if not accepted)
+	scale   float64      // weight of this group's syscalls relative to the mix
+	regions []region     // the number ranges of each member
 }
 
 // region is a range of numbers under one AUDIT_ARCH value that belongs
