@@ -2,6 +2,7 @@ package bpf
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -1019,7 +1020,8 @@ func (a *assembler) syscallNumber(s *stmt, st flowState) (uint32, bool) {
 		}
 		hint := ""
 		if l, ok := n.(NameLister); ok {
-			hint = suggest.Phrase(suggest.Nearest(s.name, l.SyscallNames(st.arch), 3))
+			names := slices.Compact(slices.Sorted(slices.Values(l.SyscallNames(st.arch))))
+			hint = suggest.Phrase(suggest.Nearest(s.name, names, 3))
 		}
 		a.errorf(s.line, s.nameCol, "unknown syscall %q for %s%s", s.name, archName, hint)
 	}
