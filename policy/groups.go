@@ -188,7 +188,7 @@ var groupDefs = []Group{
 			"io_cancel", "io_destroy", "io_getevents", "io_pgetevents", "io_pgetevents_time64",
 			"io_setup", "io_submit",
 		}},
-	{Name: "io-uring", Doc: "io_uring. Operations submitted through the ring never pass the seccomp " +
+	{Name: "io-uring", Doc: "io_uring, the shared-ring I/O interface. Operations submitted through the ring never pass the seccomp " +
 		"filter, so allowing these calls allows, in effect, every operation io_uring supports.",
 		Syscalls: []string{"io_uring_enter", "io_uring_register", "io_uring_setup"}},
 	{Name: "namespace", Doc: "Creating and entering namespaces. clone and clone3 can create them too: " +
