@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/syscage/syscage/internal/suggest"
 )
@@ -213,7 +214,8 @@ func lex(line string, lineNo int) ([]token, *AsmError) {
 			}
 		}
 		if !matched {
-			return nil, &AsmError{lineNo, i + 1, fmt.Sprintf("unexpected character %q", rune(line[i]))}
+			r, _ := utf8.DecodeRuneInString(line[i:])
+			return nil, &AsmError{lineNo, i + 1, fmt.Sprintf("unexpected character %q", r)}
 		}
 	}
 	return append(toks, token{kind: tokEOL, col: len(line) + 1}), nil

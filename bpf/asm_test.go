@@ -285,6 +285,7 @@ func TestAssembleErrors(t *testing.T) {
 		{"typo in a keyword", "  retrun ALLOW", []string{`1:3: expected a statement`, `did you mean "return"`}, 1},
 		{"bad value", "A = sysnumber", []string{`1:5: expected a value for A`, `"sys_number"`}, 1},
 		{"bad character", "A = 1 $", []string{`1:7: unexpected character '$'`}, 1},
+		{"non-ASCII character", "A = 1 → 2", []string{`1:7: unexpected character '→'`}, 1},
 		{"malformed number", "A = 0x", []string{`1:5: malformed number "0x"`}, 1},
 		{"too big", "A = 0x100000000", []string{`1:5: 0x100000000 does not fit in 32 bits`}, 1},
 		{"trailing tokens", "A = 1 2", []string{`1:7: unexpected "2" after the statement`}, 1},
