@@ -307,29 +307,34 @@ func checkSeccomp(pc int, ins Instruction) error {
 // kernel's per-path limit.
 type StackError struct {
 	Filters int // number of filters in the stack
-	Total   int // instructions counted the kernel's way
+	Total   int // instructions counted the kernel's way (see ValidateStack)
 }
 
 func (e *StackError) Error() string {
-	return fmt.Sprintf("%d stacked filters count %d instructions (each filter below the newest adds a %d-instruction penalty), over the kernel's limit of %d: the last seccomp(2) fails with ENOMEM; merge or shorten filters",
-		e.Filters, e.Total, StackPenaltyPerFilter, MaxStackInstructions)
+	return fmt.Sprintf("%d stacked filters count %d kernel instructions, over the limit of %d (MAX_INSNS_PER_PATH): the last seccomp(2) fails with ENOMEM; merge or shorten filters",
+		e.Filters, e.Total, MaxStackInstructions)
 }
 
 // ValidateStack checks filters installed one after the other (filters[0]
-// first) as the kernel does: each must pass Validate, and their path
-// length must fit MAX_INSNS_PER_PATH. seccomp_attach_filter
-// (kernel/seccomp.c) counts the new filter's length plus, for every filter
-// already installed, its length plus a penalty of 4; the check runs at
-// each attach, and since the total only grows, checking the whole stack
-// once is equivalent. A *ValidationError from a single filter is wrapped
-// with the filter's index.
+// first) as the kernel does: each must pass Validate, and together they
+// must fit MAX_INSNS_PER_PATH. seccomp_attach_filter (kernel/seccomp.c)
+// adds the new filter's length to the length plus 4 of every filter
+// already installed, and the lengths it adds are those of the programs
+// after their conversion to eBPF (KernelLength), not the classic
+// instruction counts. The check runs at each attach; since the total only
+// grows, checking the whole stack once is equivalent. A *ValidationError
+// from a single filter is wrapped with the filter's index.
+//
+// The count assumes constant blinding is off (net.core.bpf_jit_harden 0,
+// or 1 for a privileged caller); blinding lengthens programs and lowers
+// the limit.
 func ValidateStack(filters []Program) error {
 	total := 0
 	for i, p := range filters {
 		if err := Validate(p); err != nil {
 			return fmt.Errorf("filter %d: %w", i, err)
 		}
-		total += len(p)
+		total += KernelLength(p)
 		if i > 0 {
 			total += StackPenaltyPerFilter
 		}
@@ -338,6 +343,41 @@ func ValidateStack(filters []Program) error {
 		return &StackError{Filters: len(filters), Total: total}
 	}
 	return nil
+}
+
+// KernelLength returns the length the kernel gives a valid seccomp
+// program once it has converted it to eBPF (net/core/filter.c:
+// bpf_convert_filter, after seccomp_check_filter's rewrites), the unit of
+// the stacked-filter limit: a 3-instruction prologue, then one
+// instruction for each classic one except RET K (2), DIV by X (5: a
+// return-0 guard for X == 0), conditional jumps that need a second jump
+// because neither branch falls through (2) and jumps comparing with a
+// constant above 0x7fffffff (one more, to load it).
+func KernelLength(p Program) int {
+	n := 3
+	for _, ins := range p {
+		switch {
+		case ins.Op == ClassRET|RetSrcK:
+			n += 2
+		case ins.Op == ClassALU|AluDiv|SrcX || ins.Op == ClassALU|AluMod|SrcX:
+			n += 5
+		case ins.IsConditionalJump():
+			if ins.Op&SrcX == 0 && int32(ins.K) < 0 {
+				n++ // eBPF immediates are signed: the constant goes through a register
+			}
+			switch {
+			case ins.Jf == 0:
+				n++
+			case ins.Jt == 0 && ins.Op&0xf0 != JmpJSET:
+				n++ // inverted: JNE, JLE or JLT to the false branch
+			default:
+				n += 2 // a conditional jump and a JA
+			}
+		default:
+			n++
+		}
+	}
+	return n
 }
 
 // instructionText renders an instruction for messages. It prefers the

@@ -28,13 +28,20 @@ func concat(parts ...Program) Program {
 	return p
 }
 
-func TestValidate(t *testing.T) {
-	tests := []struct {
-		name  string
-		p     Program
-		rule  string // "" when the program is valid
-		index int
-	}{
+// validationCase is one program with the first rule the kernel finds
+// broken in it.
+type validationCase struct {
+	name  string
+	p     Program
+	rule  string // "" when the program is valid
+	index int
+}
+
+// validationCases has one case per rule, and the cases that pin the
+// order in which the kernel applies them. The kernel test installs them
+// too.
+func validationCases() []validationCase {
+	return []validationCase{
 		{"single ret", allowAll, "", 0},
 		{"ret a", Program{LoadAbs(OffsetNr), RetA()}, "", 0},
 		{"every seccomp opcode", concat(Program{
@@ -104,7 +111,10 @@ func TestValidate(t *testing.T) {
 		{"scratch rule beats seccomp rule", Program{ALUK(AluMod, 2), LoadMem(0), RetA()}, RuleScratchUninitialized, 1},
 		{"first bad instruction wins", Program{ALUK(AluLsh, 40), Store(20), RetA()}, RuleShift, 0},
 	}
-	for _, tt := range tests {
+}
+
+func TestValidate(t *testing.T) {
+	for _, tt := range validationCases() {
 		t.Run(tt.name, func(t *testing.T) {
 			err := Validate(tt.p)
 			if tt.rule == "" {
@@ -134,19 +144,50 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+func TestKernelLength(t *testing.T) {
+	tests := []struct {
+		name string
+		p    Program
+		want int
+	}{
+		{"ret k", Program{Ret(RetAllow)}, 3 + 2},
+		{"ret a", Program{RetA()}, 3 + 1},
+		{"loads and alu", Program{LoadAbs(0), LoadLen(), LoadXLen(), LoadImm(1), Store(0), LoadMem(0), ALUK(AluAdd, 1), ALUK(AluDiv, 2), Neg(), TAX(), RetA()}, 3 + 11},
+		{"div x", Program{ALUX(AluDiv), RetA()}, 3 + 5 + 1},
+		{"jump falls through on false", Program{JumpIf(JmpJEQ, 1, 1, 0), RetA(), RetA()}, 3 + 1 + 2},
+		{"jump falls through on true", Program{JumpIf(JmpJGT, 1, 0, 1), RetA(), RetA()}, 3 + 1 + 2},
+		{"jset falls through on true", Program{JumpIf(JmpJSET, 1, 0, 1), RetA(), RetA()}, 3 + 2 + 2},
+		{"both branches jump", Program{JumpIfX(JmpJGE, 1, 2), RetA(), RetA(), RetA()}, 3 + 2 + 3},
+		{"high constant", Program{JumpIf(JmpJEQ, 0x80000000, 1, 0), RetA(), RetA()}, 3 + 2 + 2},
+		{"high constant, both branches", Program{JumpIf(JmpJEQ, 0xffffffff, 1, 2), RetA(), RetA(), RetA()}, 3 + 3 + 3},
+		{"high constant with x", Program{{Op: ClassJMP | JmpJEQ | SrcX, K: 0xffffffff}, RetA()}, 3 + 1 + 1},
+		{"ja", Program{Jump(0), RetA()}, 3 + 1 + 1},
+	}
+	for _, tt := range tests {
+		if got := KernelLength(tt.p); got != tt.want {
+			t.Errorf("%s: KernelLength = %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}
+
+// fillerOf returns a valid program of kernel length n (n >= 5).
+func fillerOf(n int) Program {
+	return concat(repeat(LoadImm(0), n-5), allowAll)
+}
+
 func TestValidateStack(t *testing.T) {
-	full := concat(repeat(LoadImm(0), MaxInstructions-1), allowAll)
-	seven := []Program{full, full, full, full, full, full, full} // 7*4096 + 6*4 = 28696
-	fits := 32768 - 28696 - StackPenaltyPerFilter                // 4068 more instructions fit exactly
+	full := fillerOf(4000)
+	eight := []Program{full, full, full, full, full, full, full, full} // 8*4000 + 7*4 = 32028
+	fits := MaxStackInstructions - 32028 - StackPenaltyPerFilter       // 736 more kernel instructions fit exactly
 	tests := []struct {
 		name    string
 		filters []Program
 		total   int // 0 when the stack fits
 	}{
 		{"one filter", []Program{allowAll}, 0},
-		{"exactly at the limit", append(seven[:7:7], concat(repeat(LoadImm(0), fits-1), allowAll)), 0},
-		{"one over the limit", append(seven[:7:7], concat(repeat(LoadImm(0), fits), allowAll)), 32769},
-		{"eight full filters", append(seven[:7:7], full), 7*(4096+4) + 4096},
+		{"exactly at the limit", append(eight[:8:8], fillerOf(fits)), 0},
+		{"one over the limit", append(eight[:8:8], fillerOf(fits+1)), MaxStackInstructions + 1},
+		{"nine full filters", append(eight[:8:8], full), 9*4000 + 8*4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
