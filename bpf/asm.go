@@ -11,51 +11,6 @@ import (
 	"github.com/syscage/syscage/internal/suggest"
 )
 
-// The text syntax, one instruction per line:
-//
-//	A = 5              A = X              A = -A            A = len
-//	A = sys_number     A = arch           A = instruction_pointer
-//	A = args[1]        (low 32 bits of argument 1)
-//	A = args[1] >> 32  (high 32 bits; likewise instruction_pointer >> 32)
-//	A = mem[3]         mem[3] = A         mem[3] = X
-//	A = data32[k]      A = data16[k]      A = data8[k]      A = data32[X + k]
-//	X = 5              X = A              X = len           X = mem[3]
-//	X = 4 * (data8[k] & 0xf)
-//	A += 1   A -= X   A *= k   A /= k   A %= k   A &= 0xff   A |= k   A ^= k
-//	A <<= k  A >>= k
-//	if (A == read) goto L1             (true: L1, false: the next line)
-//	if (A != ARCH_X86_64) goto 0010    (the negated forms !=, <, <= swap jt and jf)
-//	if (A & 0x4) goto L1 else L2       (or "else goto L2")
-//	if (!(A & 0x4)) goto L1
-//	if (A >= X) goto L1
-//	goto L1
-//	return ALLOW       return ERRNO(1)    return 0x7fff0000  return A
-//	.insn 0x15 0 9 0xc000003e          (any instruction, as CODE JT JF K)
-//	.arch ARCH_X86_64                  (see AsmOptions.Arch)
-//
-// Labels are "name:" before a statement, alone or on its line. Jump
-// targets are label names or instruction numbers: "goto 0010" jumps to
-// the instruction numbered 10 in the source, counting from 0000. A number
-// followed by a colon ("0005:") checks that the next instruction is that
-// one. Numbers are decimal, leading zeros allowed, or 0x hex; "-1" means
-// 0xffffffff. Comments start with "#" or "//".
-//
-// After the line number, four numbers (CODE JT JF K, as Disassemble's Raw
-// columns print them) may precede the statement; the assembler checks that
-// the statement assembles to exactly those bytes. Alone, they are the
-// instruction.
-//
-// A name compared with A is an arch name (AuditArchValue) if the Namer
-// knows it, else a syscall name of the arch known at that point, found by
-// the same tracking Disassemble uses: the comparison must be on a value
-// loaded from sys_number, on every path, with the arch checked (or
-// assumed through .arch) the same way on every path.
-//
-// A conditional jump to a label more than 255 instructions away is routed
-// through a trampoline, as Builder does; instruction numbers in the source
-// then keep counting source lines, and the program gets longer. Listings
-// never need this: their jumps came from 8-bit fields.
-
 // AsmOptions controls AssembleWith.
 type AsmOptions struct {
 	// Namer resolves arch and syscall names; nil accepts only numbers.
@@ -119,10 +74,55 @@ func Assemble(src string, namer Namer) (Program, error) {
 	return AssembleWith(src, AsmOptions{Namer: namer})
 }
 
-// AssembleWith reads a program in the text syntax described above. It
-// reports every error it can find at once, as AsmErrors. It does not check
-// that the kernel would accept the program (Validate does): any
-// instruction can be written, so that every listing reads back.
+// AssembleWith reads a program in syscage's BPF assembly, the syntax
+// Disassemble prints, one instruction per line:
+//
+//	A = 5              A = X              A = -A            A = len
+//	A = sys_number     A = arch           A = instruction_pointer
+//	A = args[1]        (low 32 bits of argument 1)
+//	A = args[1] >> 32  (high 32 bits; likewise instruction_pointer >> 32)
+//	A = mem[3]         mem[3] = A         mem[3] = X
+//	A = data32[k]      A = data16[k]      A = data8[k]      A = data32[X + k]
+//	X = 5              X = A              X = len           X = mem[3]
+//	X = 4 * (data8[k] & 0xf)
+//	A += 1   A -= X   A *= k   A /= k   A %= k   A &= 0xff   A |= k   A ^= k
+//	A <<= k  A >>= k
+//	if (A == read) goto L1             (true: L1, false: the next line)
+//	if (A != ARCH_X86_64) goto 0010    (the negated forms !=, <, <= swap jt and jf)
+//	if (A & 0x4) goto L1 else L2       (or "else goto L2")
+//	if (!(A & 0x4)) goto L1
+//	if (A >= X) goto L1
+//	goto L1
+//	return ALLOW       return ERRNO(1)    return 0x7fff0000  return A
+//	.insn 0x15 0 9 0xc000003e          (any instruction, as CODE JT JF K)
+//	.arch ARCH_X86_64                  (see AsmOptions.Arch)
+//
+// Labels are "name:" before a statement, alone or on its line. Jump
+// targets are label names or instruction numbers: "goto 0010" jumps to
+// the instruction numbered 10 in the source, counting from 0000. A number
+// followed by a colon ("0005:") checks that the next instruction is that
+// one. Numbers are decimal, leading zeros allowed, or 0x hex; "-1" means
+// 0xffffffff. Comments start with "#" or "//".
+//
+// After the line number, four numbers (CODE JT JF K, as Disassemble's Raw
+// columns print them) may precede the statement; the assembler checks that
+// the statement assembles to exactly those bytes. Alone, they are the
+// instruction.
+//
+// A name compared with A is an arch name (AuditArchValue) if the Namer
+// knows it, else a syscall name of the arch known at that point, found by
+// the same tracking Disassemble uses: the comparison must be on a value
+// loaded from sys_number, on every path, with the arch checked (or
+// assumed through .arch) the same way on every path.
+//
+// A conditional jump to a label more than 255 instructions away is routed
+// through a trampoline, as Builder does; instruction numbers in the source
+// then keep counting source statements, and the program gets longer.
+// Listings never need this: their jumps came from 8-bit fields.
+//
+// AssembleWith reports every error it can find at once, as AsmErrors. It
+// does not check that the kernel would accept the program (Validate
+// does): any instruction can be written, so that every listing reads back.
 func AssembleWith(src string, opts AsmOptions) (Program, error) {
 	a := &assembler{opts: opts, arch: opts.Arch, labels: map[string]labelDef{}}
 	lines := strings.Split(src, "\n")
