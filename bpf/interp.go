@@ -57,7 +57,7 @@ func (e *RunError) Error() string {
 func Run(p Program, data *SeccompData, order binary.ByteOrder) (Result, error) {
 	var r Result
 	var err error
-	r.Path = make([]int, 0, min(len(p), 64))
+	r.Path = make([]int, 0, len(p)) // jumps go forward: at most len(p) steps
 	r.Action, r.Executed, err = execute(p, data, order, &r.Path)
 	return r, err
 }
@@ -108,11 +108,12 @@ func execute(p Program, data *SeccompData, order binary.ByteOrder, path *[]int) 
 	}
 	executed := 0
 	pc := 0
-	cond := false
+	last := -1 // the instruction executed last
 	for {
 		if pc >= n {
-			return 0, executed, &RunError{Index: n, Reason: "execution ran past the last instruction without a RET"}
+			return 0, executed, pastEnd(p, last, pc)
 		}
+		last = pc
 		ins := p[pc]
 		executed++
 		if path != nil {
@@ -221,21 +222,61 @@ func execute(p Program, data *SeccompData, order binary.ByteOrder, path *[]int) 
 			pc = int(t)
 			continue
 		case ClassJMP | JmpJEQ | SrcK:
-			cond = a == k
+			if a == k {
+				pc += 1 + int(ins.Jt)
+			} else {
+				pc += 1 + int(ins.Jf)
+			}
+			continue
 		case ClassJMP | JmpJEQ | SrcX:
-			cond = a == x
+			if a == x {
+				pc += 1 + int(ins.Jt)
+			} else {
+				pc += 1 + int(ins.Jf)
+			}
+			continue
 		case ClassJMP | JmpJGT | SrcK:
-			cond = a > k
+			if a > k {
+				pc += 1 + int(ins.Jt)
+			} else {
+				pc += 1 + int(ins.Jf)
+			}
+			continue
 		case ClassJMP | JmpJGT | SrcX:
-			cond = a > x
+			if a > x {
+				pc += 1 + int(ins.Jt)
+			} else {
+				pc += 1 + int(ins.Jf)
+			}
+			continue
 		case ClassJMP | JmpJGE | SrcK:
-			cond = a >= k
+			if a >= k {
+				pc += 1 + int(ins.Jt)
+			} else {
+				pc += 1 + int(ins.Jf)
+			}
+			continue
 		case ClassJMP | JmpJGE | SrcX:
-			cond = a >= x
+			if a >= x {
+				pc += 1 + int(ins.Jt)
+			} else {
+				pc += 1 + int(ins.Jf)
+			}
+			continue
 		case ClassJMP | JmpJSET | SrcK:
-			cond = a&k != 0
+			if a&k != 0 {
+				pc += 1 + int(ins.Jt)
+			} else {
+				pc += 1 + int(ins.Jf)
+			}
+			continue
 		case ClassJMP | JmpJSET | SrcX:
-			cond = a&x != 0
+			if a&x != 0 {
+				pc += 1 + int(ins.Jt)
+			} else {
+				pc += 1 + int(ins.Jf)
+			}
+			continue
 		case ClassRET | RetSrcK:
 			return k, executed, nil
 		case ClassRET | RetSrcA:
@@ -247,21 +288,17 @@ func execute(p Program, data *SeccompData, order binary.ByteOrder, path *[]int) 
 			}
 			return 0, executed, runErr(pc, ins, reason)
 		}
-		if ins.Op&0x07 != ClassJMP {
-			pc++
-			continue
-		}
-		// A conditional jump.
-		off := ins.Jf
-		if cond {
-			off = ins.Jt
-		}
-		t := pc + 1 + int(off)
-		if t >= n {
-			return 0, executed, runErr(pc, ins, fmt.Sprintf("jump target %d is past the end (%d instructions)", t, n))
-		}
-		pc = t
+		pc++
 	}
+}
+
+// pastEnd explains how execution left the program: a conditional jump
+// out of it, or falling off the end.
+func pastEnd(p Program, last, pc int) error {
+	if last >= 0 && p[last].IsConditionalJump() {
+		return runErr(last, p[last], fmt.Sprintf("jump target %d is past the end (%d instructions)", pc, len(p)))
+	}
+	return &RunError{Index: len(p), Reason: "execution ran past the last instruction without a RET"}
 }
 
 func runErr(pc int, ins Instruction, reason string) error {
