@@ -787,7 +787,7 @@ func (fp *fileParser) unary() Expr {
 		fp.skipNL()
 		x := fp.or()
 		fp.skipNL()
-		fp.expect(tRParen, "')' or an operator (&&, ||)")
+		fp.expect(tRParen, fmt.Sprintf("')' to close the '(' at %d:%d, or an operator (&&, ||)", t.pos.Line, t.pos.Col))
 		fp.nest--
 		return x
 	case tIdent:

@@ -170,8 +170,16 @@ func ArgIndex(a *arch.Arch, syscall string, c *Cmp) (int, error) {
 	for i, p := range sig.Args {
 		names[i] = p.Name
 	}
+	hint := suggest.Phrase(suggest.Nearest(c.ArgName, names, 2))
+	if generic, ok := arch.SignatureOf(syscall); ok {
+		for _, p := range generic.Args {
+			if p.Name == c.ArgName {
+				hint = "; other architectures have it: put the rule in an `only arch` block"
+			}
+		}
+	}
 	return 0, fmt.Errorf("%s on %s has no argument %q; its arguments are %s%s", syscall, a.Name, c.ArgName,
-		describeArgs(sig), suggest.Phrase(suggest.Nearest(c.ArgName, names, 2)))
+		describeArgs(sig), hint)
 }
 
 // describeArgs lists a signature's arguments with their slots.
