@@ -653,7 +653,7 @@ func (fp *fileParser) rule() *Rule {
 				fp.unexpected(t, want+", before 'if'")
 			}
 			fp.next()
-			fp.skipNL()
+			fp.skipNewlines()
 			r.When = fp.or()
 			fp.endStatement("the condition (join conditions with && or ||)")
 			more = false
@@ -727,10 +727,6 @@ func (fp *fileParser) syscallNumber(t token) int {
 // Conditions. Newlines are allowed after any operator and inside
 // parentheses and braces.
 
-func (fp *fileParser) skipNL() {
-	fp.skipNewlines()
-}
-
 func (fp *fileParser) peekCond() token {
 	if fp.nest > 0 {
 		fp.skipNewlines()
@@ -746,7 +742,7 @@ func (fp *fileParser) or() Expr {
 	or := &Or{Pos: x.Position(), Terms: []Expr{x}}
 	for fp.peekCond().kind == tOrOr {
 		fp.next()
-		fp.skipNL()
+		fp.skipNewlines()
 		or.Terms = append(or.Terms, fp.and())
 	}
 	return or
@@ -760,7 +756,7 @@ func (fp *fileParser) and() Expr {
 	and := &And{Pos: x.Position(), Terms: []Expr{x}}
 	for fp.peekCond().kind == tAndAnd {
 		fp.next()
-		fp.skipNL()
+		fp.skipNewlines()
 		and.Terms = append(and.Terms, fp.unary())
 	}
 	return and
@@ -779,14 +775,14 @@ func (fp *fileParser) unary() Expr {
 	switch t.kind {
 	case tNot:
 		fp.next()
-		fp.skipNL()
+		fp.skipNewlines()
 		return &Not{Pos: t.pos, X: fp.unary()}
 	case tLParen:
 		fp.next()
 		fp.nest++
-		fp.skipNL()
+		fp.skipNewlines()
 		x := fp.or()
-		fp.skipNL()
+		fp.skipNewlines()
 		fp.expect(tRParen, fmt.Sprintf("')' to close the '(' at %d:%d, or an operator (&&, ||)", t.pos.Line, t.pos.Col))
 		fp.nest--
 		return x
@@ -812,13 +808,13 @@ func (fp *fileParser) cmp() Expr {
 	switch op.kind {
 	case tEq, tNe, tLt, tLe, tGt, tGe:
 		fp.next()
-		fp.skipNL()
+		fp.skipNewlines()
 		c.Op = map[tokKind]CmpOp{tEq: OpEq, tNe: OpNe, tLt: OpLt, tLe: OpLe, tGt: OpGt, tGe: OpGe}[op.kind]
 		c.Value = fp.value()
 		return c
 	case tAmp:
 		fp.next()
-		fp.skipNL()
+		fp.skipNewlines()
 		c.Op = OpMaskedEq
 		c.Mask = fp.value()
 		eq := fp.peekCond()
@@ -826,7 +822,7 @@ func (fp *fileParser) cmp() Expr {
 			fp.unexpected(eq, "'==' or '!=' after the mask: masked comparisons read `flags & MASK == VALUE`")
 		}
 		fp.next()
-		fp.skipNL()
+		fp.skipNewlines()
 		c.Value = fp.value()
 		if eq.kind == tNe {
 			return &Not{Pos: c.Pos, X: c}
@@ -836,26 +832,26 @@ func (fp *fileParser) cmp() Expr {
 		switch op.text {
 		case "only", "none", "all":
 			fp.next()
-			fp.skipNL()
+			fp.skipNewlines()
 			c.Op = map[string]CmpOp{"only": OpBitsOnly, "none": OpBitsNone, "all": OpBitsAll}[op.text]
 			c.Value = fp.value()
 			return c
 		case "in":
 			fp.next()
-			fp.skipNL()
+			fp.skipNewlines()
 			if fp.peek().kind == tLBrace {
 				fp.next()
 				fp.nest++
 				c.Op = OpIn
 				for {
-					fp.skipNL()
+					fp.skipNewlines()
 					c.Values = append(c.Values, fp.value())
-					fp.skipNL()
+					fp.skipNewlines()
 					if fp.peek().kind == tRBrace {
 						break
 					}
 					fp.expect(tComma, "',' or '}' in the set")
-					fp.skipNL()
+					fp.skipNewlines()
 					if fp.peek().kind == tRBrace { // trailing comma
 						break
 					}
@@ -867,7 +863,7 @@ func (fp *fileParser) cmp() Expr {
 			c.Op = OpRange
 			c.Value = fp.value()
 			fp.expect(tDotDot, "'..' in a range, like 0..31, or '{' for a set")
-			fp.skipNL()
+			fp.skipNewlines()
 			c.High = fp.value()
 			return c
 		}
@@ -907,7 +903,7 @@ func (fp *fileParser) value() Value {
 			break
 		}
 		fp.next()
-		fp.skipNL()
+		fp.skipNewlines()
 	}
 	if !allNum {
 		v.Num = 0 // resolved by the checker
