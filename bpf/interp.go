@@ -57,9 +57,43 @@ func (e *RunError) Error() string {
 func Run(p Program, data *SeccompData, order binary.ByteOrder) (Result, error) {
 	var r Result
 	var err error
-	r.Path = make([]int, 0, len(p)) // jumps go forward: at most len(p) steps
-	r.Action, r.Executed, err = execute(p, data, order, &r.Path)
+	rec := recorder{path: make([]int, 0, len(p))} // jumps go forward: at most len(p) steps
+	r.Action, r.Executed, err = execute(p, data, order, &rec)
+	r.Path = rec.path
 	return r, err
+}
+
+// Step is one instruction of a traced run and the registers after it.
+type Step struct {
+	Index int    // instruction index
+	A, X  uint32 // the accumulator and index register after the instruction ran
+}
+
+// Trace is Run that also records A and X after every instruction, for
+// showing a run step by step. The steps follow Result.Path; when the run
+// fails they end at the instruction that could not run.
+func Trace(p Program, data *SeccompData, order binary.ByteOrder) ([]Step, Result, error) {
+	rec := recorder{path: make([]int, 0, len(p)), regs: make([][2]uint32, 0, len(p))}
+	var r Result
+	var err error
+	r.Action, r.Executed, err = execute(p, data, order, &rec)
+	r.Path = rec.path
+	steps := make([]Step, len(rec.path))
+	for i, pc := range rec.path {
+		// rec.regs holds the registers before each instruction. The
+		// last instruction of a run never changes them (a RET, a DIV by
+		// X = 0, or one that cannot run), so they are also its after.
+		after := rec.regs[min(i+1, len(rec.regs)-1)]
+		steps[i] = Step{Index: pc, A: after[0], X: after[1]}
+	}
+	return steps, r, err
+}
+
+// recorder collects what Run and Trace report. Registers are recorded
+// before each instruction, so the loop needs no hook after jumps.
+type recorder struct {
+	path []int
+	regs [][2]uint32 // nil: not recorded
 }
 
 // Evaluate is Run without the path: the same semantics, no allocation.
@@ -96,9 +130,9 @@ func words(d *SeccompData, order binary.ByteOrder) [SeccompDataSize / 4]uint32 {
 	return w
 }
 
-// execute is the interpreter shared by Run and Evaluate; path, when not
-// nil, receives the indexes executed.
-func execute(p Program, data *SeccompData, order binary.ByteOrder, path *[]int) (uint32, int, error) {
+// execute is the interpreter shared by Run, Trace and Evaluate; rec, when
+// not nil, receives the indexes executed and, if asked, the registers.
+func execute(p Program, data *SeccompData, order binary.ByteOrder, rec *recorder) (action uint32, executed int, err error) {
 	img := words(data, order)
 	var a, x uint32
 	var mem [ScratchWords]uint32
@@ -106,7 +140,6 @@ func execute(p Program, data *SeccompData, order binary.ByteOrder, path *[]int) 
 	if n == 0 {
 		return 0, 0, &RunError{Index: -1, Reason: "the program is empty"}
 	}
-	executed := 0
 	pc := 0
 	last := -1 // the instruction executed last
 	for {
@@ -116,8 +149,11 @@ func execute(p Program, data *SeccompData, order binary.ByteOrder, path *[]int) 
 		last = pc
 		ins := p[pc]
 		executed++
-		if path != nil {
-			*path = append(*path, pc)
+		if rec != nil {
+			rec.path = append(rec.path, pc)
+			if rec.regs != nil {
+				rec.regs = append(rec.regs, [2]uint32{a, x})
+			}
 		}
 		k := ins.K
 		switch ins.Op {

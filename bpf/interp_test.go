@@ -305,3 +305,27 @@ func ExampleRunStack() {
 	fmt.Println(ActionString(sr.Action), "from filter", sr.Filter)
 	// Output: ERRNO(13) from filter 0
 }
+
+func TestTrace(t *testing.T) {
+	p := Program{
+		LoadAbs(OffsetNr),       // A = 2
+		TAX(),                   // X = 2
+		ALUK(AluMul, 10),        // A = 20
+		JumpIf(JmpJGT, 5, 1, 0), // taken
+		Ret(RetErrno | 1),       // skipped
+		ALUX(AluAdd),            // A = 22
+		RetA(),
+	}
+	steps, r, err := Trace(p, &SeccompData{Nr: 2}, NativeEndian)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Step{{0, 2, 0}, {1, 2, 2}, {2, 20, 2}, {3, 20, 2}, {5, 22, 2}, {6, 22, 2}}
+	if !reflect.DeepEqual(steps, want) || r.Action != 22 {
+		t.Fatalf("Trace = %v, action %d; want %v, 22", steps, r.Action, want)
+	}
+	steps, _, err = Trace(Program{LoadImm(7), ALUK(AluDiv, 0), RetA()}, &SeccompData{}, NativeEndian)
+	if err == nil || len(steps) != 2 || steps[1].A != 7 {
+		t.Fatalf("Trace of a failing run = %v, %v", steps, err)
+	}
+}
