@@ -1,0 +1,199 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/syscage/syscage/bpf"
+)
+
+// emuProgram allows openat only with O_RDONLY in the access mode, denies
+// execve with EPERM, allows the rest, and kills other arches (x86_64
+// numbers: openat 257, execve 59).
+var emuProgram = bpf.Program{
+	bpf.LoadAbs(bpf.OffsetArch),              // 0
+	bpf.JumpIf(bpf.JmpJEQ, 0xc000003e, 1, 0), // 1
+	bpf.Ret(bpf.RetKillProcess),              // 2
+	bpf.LoadAbs(bpf.OffsetNr),                // 3
+	bpf.JumpIf(bpf.JmpJEQ, 257, 2, 0),        // 4
+	bpf.JumpIf(bpf.JmpJEQ, 59, 6, 0),         // 5
+	bpf.Ret(bpf.RetAllow),                    // 6
+	bpf.LoadAbs(bpf.ArgLowOffset(2, false)),  // 7
+	bpf.ALUK(bpf.AluAnd, 3),                  // 8
+	bpf.JumpIf(bpf.JmpJEQ, 0, 0, 1),          // 9
+	bpf.Ret(bpf.RetAllow),                    // 10
+	bpf.Ret(bpf.RetErrno | 13),               // 11
+	bpf.Ret(bpf.RetErrno | 1),                // 12
+}
+
+// runEmu runs the CLI and returns stdout, the exit code and the error.
+func runEmu(t *testing.T, stdin []byte, args ...string) (string, int, error) {
+	t.Helper()
+	root := newRoot()
+	var out, errOut bytes.Buffer
+	root.SetIn(bytes.NewReader(stdin))
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	root.SetArgs(args)
+	err := root.Execute()
+	code := exitOK
+	if err != nil {
+		code = exitUsage
+		var ee *exitError
+		if errors.As(err, &ee) {
+			code = ee.code
+		}
+	}
+	return out.String(), code, err
+}
+
+func emuFile(t *testing.T, name string, data []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestEmuCommand(t *testing.T) {
+	file := emuFile(t, "f.bpf", emuProgram.Encode(binary.LittleEndian))
+	tests := []struct {
+		name string
+		args []string
+		want []string // substrings of the output, in order
+	}{
+		{"openat read-only", []string{"--bpf", file, "openat", "AT_FDCWD", "0", "O_RDONLY"},
+			[]string{"syscall  openat, number 257", "args     0xffffffffffffff9c 0x0 0x0",
+				" 0004: ", "-> 0007", " 0007: ", "A = 0x0", " 0010: ", "action: ALLOW\n", "cached: no"}},
+		{"openat for writing", []string{"--bpf", file, "openat", "-100", "0", "O_WRONLY|O_CREAT"},
+			[]string{"A = 0x41", "A = 0x1", " 0011: ", "action: ERRNO(13) EACCES\n"}},
+		{"execve by number", []string{"--bpf", file, "0x3b"},
+			[]string{"syscall  execve, number 59", " 0012: ", "action: ERRNO(1) EPERM\n"}},
+		{"read is cached", []string{"--bpf", file, "read"},
+			[]string{" 0006: ", "action: ALLOW\n", "cached: yes"}},
+		{"other arch", []string{"--bpf", file, "--arch", "i386", "read"},
+			[]string{"arch     ARCH_I386", "A = 0x40000003", " 0002: ", "action: KILL_PROCESS"}},
+		{"stack", []string{"--bpf", file, "--bpf", file, "execve"},
+			[]string{"filter 0:", "oldest", "filter 1:", "newest", "action: ERRNO(1) EPERM, from filter 1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, code, err := runEmu(t, nil, append([]string{"emu"}, tt.args...)...)
+			if code != exitOK {
+				t.Fatalf("exit %d: %v\n%s", code, err, out)
+			}
+			rest := out
+			for _, w := range tt.want {
+				i := strings.Index(rest, w)
+				if i < 0 {
+					t.Fatalf("output lacks %q (in order):\n%s", w, out)
+				}
+				rest = rest[i+len(w):]
+			}
+		})
+	}
+}
+
+func TestEmuJSON(t *testing.T) {
+	file := emuFile(t, "f.bpf", emuProgram.Encode(binary.LittleEndian))
+	out, code, err := runEmu(t, nil, "emu", "--json", "--ip", "0x1000", "--bpf", file, "openat", "1", "2", "3")
+	if code != exitOK {
+		t.Fatalf("exit %d: %v", code, err)
+	}
+	var tr emuTrace
+	if err := json.Unmarshal([]byte(out), &tr); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if tr.Nr != 257 || tr.Syscall != "openat" || tr.IP != 0x1000 || tr.Args != [6]uint64{1, 2, 3} ||
+		tr.Value != bpf.RetErrno|13 || tr.Action != "ERRNO(13)" || tr.DecidedBy != 0 || tr.Cached {
+		t.Fatalf("unexpected trace: %+v", tr)
+	}
+	var path []int
+	for _, s := range tr.Filters[0].Steps {
+		path = append(path, s.Index)
+	}
+	if want := []int{0, 1, 3, 4, 7, 8, 9, 11}; !equalInts(path, want) {
+		t.Errorf("path %v, want %v", path, want)
+	}
+	if s := tr.Filters[0].Steps[5]; s.A != 3 || !strings.Contains(s.Text, "&=") {
+		t.Errorf("step 5 = %+v, want A = 3 after the AND", s)
+	}
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestEmuAssemblyAndBigEndian: a listing file is assembled; --arch s390x
+// reads raw bytes big-endian and loads argument halves in that order.
+func TestEmuAssemblyAndBigEndian(t *testing.T) {
+	src := emuFile(t, "f.s", []byte("A = args[0]\nif (A == 7) goto yes\nreturn ERRNO(2)\nyes: return ALLOW\n"))
+	out, code, err := runEmu(t, nil, "emu", "--bpf", src, "read", "7")
+	if code != exitOK || !strings.Contains(out, "action: ALLOW") {
+		t.Fatalf("assembly: exit %d (%v)\n%s", code, err, out)
+	}
+	p := bpf.Program{bpf.LoadAbs(bpf.ArgLowOffset(0, true)), bpf.ALUK(bpf.AluOr, bpf.RetErrno), bpf.RetA()}
+	raw := emuFile(t, "be.bpf", p.Encode(binary.BigEndian))
+	out, code, err = runEmu(t, nil, "emu", "--arch", "s390x", "--bpf", raw, "read", "0x500000007")
+	if code != exitOK || !strings.Contains(out, "action: ERRNO(7)") {
+		t.Fatalf("s390x: exit %d (%v)\n%s", code, err, out)
+	}
+}
+
+func TestEmuErrors(t *testing.T) {
+	file := emuFile(t, "f.bpf", emuProgram.Encode(binary.LittleEndian))
+	odd := emuFile(t, "odd.bpf", make([]byte, 12))
+	invalid := emuFile(t, "inv.bpf", bpf.Program{bpf.LoadAbs(bpf.OffsetNr), bpf.ALUK(bpf.AluMod, 3), bpf.RetA()}.Encode(binary.LittleEndian))
+	tests := []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"no filter", []string{"read"}, exitUsage, "--bpf"},
+		{"no syscall", []string{"--bpf", file}, exitUsage, "SYSCALL"},
+		{"unknown syscall", []string{"--bpf", file, "opne"}, exitUsage, `did you mean "open"`},
+		{"unknown constant", []string{"--bpf", file, "openat", "O_RDONY"}, exitUsage, `"O_RDONLY"`},
+		{"bad number", []string{"--bpf", file, "read", "12x"}, exitUsage, "argument 0"},
+		{"too many args", []string{"--bpf", file, "read", "1", "2", "3", "4", "5", "6", "7"}, exitUsage, "at most 6"},
+		{"unknown arch", []string{"--bpf", file, "--arch", "vax", "read"}, exitUsage, "x86_64"},
+		{"too wide for i386", []string{"--bpf", file, "--arch", "i386", "read", "0x100000000"}, exitUsage, "32-bit"},
+		{"bad ip", []string{"--bpf", file, "--ip", "x", "read"}, exitUsage, "--ip"},
+		{"truncated file", []string{"--bpf", odd, "read"}, exitUsage, "multiple of 8"},
+		{"missing file", []string{"--bpf", filepath.Join(t.TempDir(), "none"), "read"}, exitSystem, "no such file"},
+		{"refused filter", []string{"--bpf", invalid, "read"}, exitUsage, "instruction 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, code, err := runEmu(t, nil, append([]string{"emu"}, tt.args...)...)
+			if code != tt.code || err == nil || !strings.Contains(err.Error(), tt.msg) {
+				t.Fatalf("exit %d, error %v; want exit %d and %q", code, err, tt.code, tt.msg)
+			}
+		})
+	}
+	// A refused filter is still traced as far as it runs.
+	out, _, _ := runEmu(t, nil, "emu", "--bpf", invalid, "read")
+	if !strings.Contains(out, "the kernel would refuse this filter") || !strings.Contains(out, "stopped:") {
+		t.Errorf("refused filter output:\n%s", out)
+	}
+	// i386 arguments are 32-bit registers: -1 is 0xffffffff.
+	out, code, err := runEmu(t, nil, "emu", "--arch", "i386", "--bpf", file, "read", "-1")
+	if code != exitOK || !strings.Contains(out, "args     0xffffffff 0x0") {
+		t.Errorf("i386 -1: exit %d (%v)\n%s", code, err, out)
+	}
+}
