@@ -212,3 +212,45 @@ func ExampleCachedAllow() {
 	fmt.Println(bits)
 	// Output: [true false false false]
 }
+
+// FuzzCachedAllow runs the cache analysis on arbitrary programs: it never
+// panics, and what it caches a valid program allows.
+func FuzzCachedAllow(f *testing.F) {
+	f.Add(Program{LoadAbs(OffsetNr), JumpIf(JmpJGE, 3, 0, 1), Ret(RetErrno), Ret(RetAllow)}.Encode(NativeEndian))
+	f.Add(Program{Jump(0xffffffff), Ret(RetAllow)}.Encode(NativeEndian))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		p, err := Decode(raw, NativeEndian)
+		if err != nil {
+			return
+		}
+		target := CacheTarget{AuditArch: auditArchX86_64, Syscalls: 8}
+		bits := CachedAllow(p, target)
+		if Validate(p) != nil {
+			return
+		}
+		for nr, cached := range bits {
+			r, err := Run(p, &SeccompData{Nr: int32(nr), Arch: auditArchX86_64, Args: [6]uint64{^uint64(0)}}, NativeEndian)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cached && r.Action != RetAllow {
+				t.Fatalf("nr %d cached, but the program returns %s", nr, ActionString(r.Action))
+			}
+		}
+	})
+}
+
+func ExampleCachedAllowStack() {
+	archCheck := Program{
+		LoadAbs(OffsetArch),
+		JumpIf(JmpJEQ, auditArchX86_64, 1, 0),
+		Ret(RetKillProcess),
+		Ret(RetAllow),
+	}
+	denyRead := Program{LoadAbs(OffsetNr), JumpIf(JmpJEQ, 0, 0, 1), Ret(RetErrno | 1), Ret(RetAllow)}
+	fmt.Println(CachedAllowStack([]Program{archCheck, denyRead}, CacheTarget{AuditArch: auditArchX86_64, Syscalls: 3}))
+	fmt.Println(CachedAllowStack([]Program{archCheck, denyRead}, CacheTarget{AuditArch: auditArchI386, Syscalls: 3}))
+	// Output:
+	// [false true true]
+	// [false false false]
+}

@@ -329,3 +329,26 @@ func TestTrace(t *testing.T) {
 		t.Fatalf("Trace of a failing run = %v, %v", steps, err)
 	}
 }
+
+func ExampleEvaluate() {
+	p := Program{LoadAbs(ArgLowOffset(0, false)), JumpIf(JmpJGT, 2, 0, 1), Ret(RetErrno | 9), Ret(RetAllow)}
+	for _, fd := range []uint64{1, 5} {
+		action, executed, _ := Evaluate(p, &SeccompData{Args: [6]uint64{fd}}, binary.LittleEndian)
+		fmt.Println(fd, ActionString(action), executed)
+	}
+	// Output:
+	// 1 ALLOW 3
+	// 5 ERRNO(9) 3
+}
+
+func ExampleTrace() {
+	p := Program{LoadAbs(OffsetNr), ALUK(AluAnd, 0xf0), RetA()}
+	steps, _, _ := Trace(p, &SeccompData{Nr: 0x1234}, NativeEndian)
+	for _, s := range steps {
+		fmt.Printf("%d A=%#x\n", s.Index, s.A)
+	}
+	// Output:
+	// 0 A=0x1234
+	// 1 A=0x30
+	// 2 A=0x30
+}

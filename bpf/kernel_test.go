@@ -124,6 +124,15 @@ func needKernel(t *testing.T) {
 	if _, err := os.Stat("/proc/sys/kernel/seccomp/actions_avail"); err != nil {
 		testenv.Unavailable(t, "kernel without seccomp filters: %v", err)
 	}
+	reports, _ := runKernelChild(t, []kernelJob{probeJob(false)})
+	for _, r := range reports {
+		if r.Kind == "install" && r.Value != 0 {
+			testenv.Unavailable(t, "seccomp(SECCOMP_SET_MODE_FILTER) fails here with errno %d (a container that forbids it?)", r.Value)
+		}
+	}
+	if len(reports) == 0 {
+		t.Fatal("the kernel test child reported nothing")
+	}
 }
 
 // int80Works reports whether i386 calls work here (IA32 emulation).

@@ -240,3 +240,34 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+func ExampleValidate() {
+	p := Program{
+		LoadAbs(OffsetNr),
+		JumpIf(JmpJEQ, 59, 0, 2), // the false branch jumps past the end
+		Ret(RetErrno | 1),
+	}
+	fmt.Println(Validate(p))
+	// Output: instruction 1 (jeq #0x3b, +0, +2): jump out of range: the false branch (+2) targets 4, but the program ends at 2; jump to an instruction inside the program
+}
+
+func ExampleValidateStack() {
+	big := concat(repeat(LoadImm(0), 4000), Program{Ret(RetAllow)})
+	stack := []Program{big, big, big, big, big, big, big, big, big}
+	fmt.Println(ValidateStack(stack[:8]) == nil)
+	fmt.Println(ValidateStack(stack))
+	// Output:
+	// true
+	// 9 stacked filters count 36077 kernel instructions, over the limit of 32768 (MAX_INSNS_PER_PATH): the last seccomp(2) fails with ENOMEM; merge or shorten filters
+}
+
+func ExampleKernelLength() {
+	p := Program{
+		LoadAbs(OffsetNr),
+		JumpIf(JmpJEQ, 59, 0, 1), // neither branch falls through: JEQ becomes JNE, 1 instruction
+		Ret(RetErrno | 1),        // RET K: a move and an exit
+		Ret(RetAllow),
+	}
+	fmt.Println(len(p), KernelLength(p))
+	// Output: 4 9
+}
