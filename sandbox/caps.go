@@ -1,0 +1,184 @@
+package sandbox
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/syscage/syscage/internal/suggest"
+)
+
+// Cap is a Linux capability number (include/uapi/linux/capability.h).
+type Cap int
+
+// capNames lists every capability by number, without the CAP_ prefix.
+var capNames = [...]string{
+	"CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL",
+	"SETGID", "SETUID", "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE",
+	"NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
+	"SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
+	"SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME",
+	"SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL",
+	"SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM",
+	"BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+}
+
+// String returns the name with the CAP_ prefix, e.g. "CAP_CHOWN".
+func (c Cap) String() string {
+	if c >= 0 && int(c) < len(capNames) {
+		return "CAP_" + capNames[c]
+	}
+	return fmt.Sprintf("CAP_%d", int(c))
+}
+
+// ParseCap reads a capability name, with or without the CAP_ prefix, in
+// any case ("net_raw", "CAP_NET_RAW").
+func ParseCap(name string) (Cap, error) {
+	n := strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(name)), "CAP_")
+	if i := slices.Index(capNames[:], n); i >= 0 {
+		return Cap(i), nil
+	}
+	return 0, fmt.Errorf("unknown capability %q%s; see capabilities(7) for the list", name,
+		suggest.Phrase(suggest.Nearest(n, capNames[:], 3)))
+}
+
+// CapSet is a set of capabilities, one bit per number.
+type CapSet uint64
+
+// Has reports whether c is in the set.
+func (s CapSet) Has(c Cap) bool { return c >= 0 && c < 64 && s&(1<<c) != 0 }
+
+// Add returns the set with c added.
+func (s CapSet) Add(c Cap) CapSet { return s | 1<<c }
+
+// Remove returns the set without c.
+func (s CapSet) Remove(c Cap) CapSet { return s &^ (1 << c) }
+
+// Caps lists the capabilities in the set, lowest number first.
+func (s CapSet) Caps() []Cap {
+	var out []Cap
+	for c := Cap(0); c < 64; c++ {
+		if s.Has(c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (s CapSet) String() string {
+	var names []string
+	for _, c := range s.Caps() {
+		names = append(names, c.String())
+	}
+	if len(names) == 0 {
+		return "(none)"
+	}
+	return strings.Join(names, ",")
+}
+
+// AllCaps is every capability this package knows.
+var AllCaps = CapSet(1<<len(capNames) - 1)
+
+// DefaultCaps is the set container runtimes give a default container
+// (moby's oci/caps/defaults.go, runc's and containerd's defaults).
+var DefaultCaps = capSetOf(unix.CAP_CHOWN, unix.CAP_DAC_OVERRIDE, unix.CAP_FSETID,
+	unix.CAP_FOWNER, unix.CAP_MKNOD, unix.CAP_NET_RAW, unix.CAP_SETGID, unix.CAP_SETUID,
+	unix.CAP_SETFCAP, unix.CAP_SETPCAP, unix.CAP_NET_BIND_SERVICE, unix.CAP_SYS_CHROOT,
+	unix.CAP_KILL, unix.CAP_AUDIT_WRITE)
+
+func capSetOf(caps ...int) CapSet {
+	var s CapSet
+	for _, c := range caps {
+		s = s.Add(Cap(c))
+	}
+	return s
+}
+
+// ParseCapList reads names separated by commas; "ALL" stands for every
+// capability.
+func ParseCapList(list string) (CapSet, error) {
+	var s CapSet
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if strings.EqualFold(f, "all") {
+			s |= AllCaps
+			continue
+		}
+		c, err := ParseCap(f)
+		if err != nil {
+			return 0, err
+		}
+		s = s.Add(c)
+	}
+	return s, nil
+}
+
+// lastCap returns the highest capability number the running kernel knows
+// (/proc/sys/kernel/cap_last_cap), or the last this package knows.
+func lastCap() Cap {
+	var b [16]byte
+	fd, err := unix.Open("/proc/sys/kernel/cap_last_cap", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return Cap(len(capNames) - 1)
+	}
+	defer unix.Close(fd)
+	n, _ := unix.Read(fd, b[:])
+	v := 0
+	for _, ch := range b[:max(n, 0)] {
+		if ch < '0' || ch > '9' {
+			break
+		}
+		v = v*10 + int(ch-'0')
+	}
+	if v <= 0 || v > 63 {
+		return Cap(len(capNames) - 1)
+	}
+	return Cap(v)
+}
+
+// applyCaps reduces the calling thread's capabilities to keep in the
+// bounding, permitted, effective and inheritable sets, and empties the
+// ambient set, so the program gets at most keep: as root through the
+// bounding set (a root execve gains the bounding set), and as any other
+// user nothing, as in a container. The thread must stay locked: the sets
+// belong to it (kernel/capability.c: capset acts on current's creds).
+func applyCaps(keep CapSet) error {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("read capabilities: %w", err)
+	}
+	permitted := CapSet(data[0].Permitted) | CapSet(data[1].Permitted)<<32
+	// The bounding set first, while CAP_SETPCAP is still effective. A
+	// process without any capability cannot drop it and needs not:
+	// with no_new_privs its program cannot gain any (security/commoncap.c:
+	// cap_bprm_creds_from_file ignores setuid and file capabilities).
+	if permitted != 0 {
+		last := lastCap()
+		for c := Cap(0); c <= last; c++ {
+			if keep.Has(c) {
+				continue
+			}
+			if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
+				return fmt.Errorf("drop %s from the bounding set: %w", c, err)
+			}
+		}
+	}
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && err != unix.EINVAL {
+		return fmt.Errorf("clear the ambient capabilities: %w", err)
+	}
+	set := keep & permitted
+	for i := range data {
+		w := uint32(set >> (32 * i))
+		data[i].Permitted, data[i].Effective, data[i].Inheritable = w, w, w
+	}
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("set capabilities to %s: %w", set, err)
+	}
+	return nil
+}

@@ -1,0 +1,472 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/syscage/syscage/bpf"
+	"github.com/syscage/syscage/seccomp"
+)
+
+// Command is a program to run in the cage. Fill it in, then call Run, or
+// Start and Wait. The zero values harden fully: every descriptor but 0, 1
+// and 2 closed, no_new_privs, DefaultCaps.
+type Command struct {
+	// Path is the program; a name without '/' is looked up in the PATH
+	// of Env (or of syscage's own environment when Env has none).
+	Path string
+	// Args are the arguments, Args[0] included; empty means [Path].
+	Args []string
+	// Env is the program's whole environment; nil means syscage's own.
+	Env []string
+	// Dir is the working directory; "" keeps syscage's.
+	Dir string
+
+	// Filters are installed first to last, in the init stage, as the
+	// last step before execve. At least one is required: Command never
+	// starts a program without a filter.
+	Filters []bpf.Program
+	// Flags are given to every filter: seccomp.FlagLog and
+	// seccomp.FlagSpecAllow make sense here.
+	Flags seccomp.Flags
+	// Gate lets the program's own start through a profile that denies
+	// execve; see ExecGate. Nil when the filters allow execve.
+	Gate *ExecGate
+
+	// Caps are the capabilities the program keeps (bounding, permitted,
+	// effective and inheritable sets; the ambient set is emptied). The
+	// zero value means DefaultCaps; use KeepCaps to leave them alone and
+	// NoCaps for none.
+	Caps CapSet
+	// NoCaps drops every capability (Caps is then ignored).
+	NoCaps bool
+	// KeepCaps leaves the capabilities as syscage has them.
+	KeepCaps bool
+	// KeepFDs are descriptors of syscage, besides 0, 1 and 2, that the
+	// program gets under the same numbers. Every other one is closed.
+	KeepFDs []int
+
+	// NewNetwork runs the program in a new network namespace with only
+	// a loopback interface (needs CAP_SYS_ADMIN, or NewUser).
+	NewNetwork bool
+	// NewUser runs the program in a new user namespace in which it is
+	// root, mapped to syscage's own uid and gid outside.
+	NewUser bool
+
+	// Stdin, Stdout and Stderr default to syscage's own.
+	Stdin, Stdout, Stderr *os.File
+
+	// ForwardSignals relays the signals syscage receives to the program
+	// (see docs/run.md for which and when).
+	ForwardSignals bool
+
+	// InitPath is the executable that runs the init stage: a binary that
+	// calls Init at start. "" means /proc/self/exe.
+	InitPath string
+
+	// failStage makes the init stage fail on purpose at a named point
+	// (tests of the all-or-nothing start).
+	failStage string
+
+	proc      *os.Process
+	kmsg      *kmsgReader
+	gate      *gateServer
+	stopSig   chan struct{}
+	sigDone   sync.WaitGroup
+	waited    bool
+	startedOK bool
+}
+
+// Exit is how the program ended.
+type Exit struct {
+	// Code is what syscage run exits with: the program's status, or
+	// 128+N when it died of signal N.
+	Code int
+	// Signal is the signal that killed the program, 0 if it exited.
+	Signal syscall.Signal
+	// Violation is set when the signal came from a seccomp filter and
+	// syscage could tell which syscall caused it.
+	Violation *Violation
+	// Seccomp is true when the death was by SIGSYS, which a seccomp
+	// filter's kill or trap action gives (a program can also send it).
+	Seccomp bool
+}
+
+// Run starts the program and waits for it.
+func (c *Command) Run() (*Exit, error) {
+	if err := c.Start(); err != nil {
+		return nil, err
+	}
+	return c.Wait()
+}
+
+func startErr(format string, args ...any) error {
+	return &StartError{Code: ExitInternal, Msg: fmt.Sprintf(format, args...)}
+}
+
+// resolve finds the program as execve will see it.
+func (c *Command) resolve() (string, error) {
+	if c.Path == "" {
+		return "", startErr("no program to run")
+	}
+	if strings.Contains(c.Path, "/") {
+		return c.Path, nil
+	}
+	pathEnv, found := os.Getenv("PATH"), false
+	for _, kv := range c.Env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			pathEnv, found = v, true
+		}
+	}
+	if c.Env != nil && !found {
+		pathEnv = defaultPath
+	}
+	for _, dir := range filepath.SplitList(pathEnv) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, c.Path)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && unix.Access(p, unix.X_OK) == nil {
+			return p, nil
+		}
+	}
+	return "", &StartError{Code: ExitNotFound, Msg: fmt.Sprintf("%s: not found in PATH (%s)", c.Path, pathEnv)}
+}
+
+// defaultPath is the PATH a clean environment gets, as in a container.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// DefaultPath returns the PATH given to programs when the environment has
+// none.
+func DefaultPath() string { return defaultPath }
+
+// Start checks everything that can be checked, starts the init stage and
+// returns once the program runs, or with a *StartError: then nothing of
+// the program ran.
+func (c *Command) Start() error {
+	if c.proc != nil {
+		return startErr("the command was already started")
+	}
+	path, err := c.resolve()
+	if err != nil {
+		return err
+	}
+	if len(c.Filters) == 0 {
+		return startErr("no seccomp filter: refusing to start a program unfiltered")
+	}
+	filters, err := orderForInstall(c.Filters, c.Flags, c.Gate != nil)
+	if err != nil {
+		return err
+	}
+	if err := seccomp.ProbeFlags(c.Flags); err != nil {
+		return &StartError{Code: ExitInternal, Msg: err.Error()}
+	}
+	if c.Gate != nil {
+		if err := seccomp.ProbeFlags(c.Flags | seccomp.FlagNewListener); err != nil {
+			return &StartError{Code: ExitInternal, Msg: "the exec gate needs a notification listener: " + err.Error()}
+		}
+	}
+	cfg := initConfig{
+		Path:       path,
+		Argv:       c.Args,
+		Env:        c.Env,
+		Dir:        c.Dir,
+		Flags:      c.Flags,
+		KeepCaps:   c.KeepCaps,
+		Caps:       c.Caps,
+		LoopbackUp: c.NewNetwork,
+	}
+	if len(cfg.Argv) == 0 {
+		cfg.Argv = []string{c.Path}
+	}
+	if cfg.Env == nil {
+		cfg.Env = os.Environ()
+	}
+	switch {
+	case c.NoCaps:
+		cfg.Caps = 0
+	case c.Caps == 0:
+		cfg.Caps = DefaultCaps
+	}
+	for _, f := range filters {
+		cfg.Filters = append(cfg.Filters, f.Encode(bpf.NativeEndian))
+	}
+	if c.Gate != nil {
+		cfg.Gate = gateFilter().Encode(bpf.NativeEndian)
+	}
+	if c.failStage != "" {
+		cfg.Stages = map[string]bool{c.failStage: true}
+	}
+
+	// The child's descriptors: 0-2, kept ones under their numbers, then
+	// the settings pipe and the status socket above them all.
+	top := 2
+	for _, fd := range c.KeepFDs {
+		if fd < 3 {
+			return startErr("--keep-fd %d: descriptors 0, 1 and 2 are always kept", fd)
+		}
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+			return startErr("--keep-fd %d: not an open descriptor of syscage", fd)
+		}
+		top = max(top, fd)
+	}
+	cfg.KeepFDs = slices.Clone(c.KeepFDs)
+	files := make([]*os.File, top+3)
+	files[0], files[1], files[2] = orStd(c.Stdin, os.Stdin), orStd(c.Stdout, os.Stdout), orStd(c.Stderr, os.Stderr)
+	for _, fd := range c.KeepFDs {
+		files[fd] = os.NewFile(uintptr(fd), fmt.Sprintf("fd %d", fd))
+	}
+	var pipe [2]int
+	if err := unix.Pipe2(pipe[:], unix.O_CLOEXEC); err != nil {
+		return startErr("create the settings pipe: %v", err)
+	}
+	cfgR, cfgW := os.NewFile(uintptr(pipe[0]), "settings"), os.NewFile(uintptr(pipe[1]), "settings")
+	defer cfgR.Close()
+	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		cfgW.Close()
+		return startErr("create the status socket: %v", err)
+	}
+	statusParent := sp[0]
+	statusChild := os.NewFile(uintptr(sp[1]), "status")
+	defer statusChild.Close()
+	files[top+1], files[top+2] = cfgR, statusChild
+
+	// Audit records of a kill are read from /dev/kmsg, from here on.
+	c.kmsg = openKmsg()
+
+	sys := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if c.NewNetwork {
+		sys.Cloneflags |= syscall.CLONE_NEWNET
+	}
+	if c.NewUser {
+		sys.Cloneflags |= syscall.CLONE_NEWUSER
+		sys.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}}
+		sys.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}}
+		sys.GidMappingsEnableSetgroups = false
+	}
+	initPath := c.InitPath
+	if initPath == "" {
+		initPath = "/proc/self/exe"
+	}
+	env := []string{
+		fmt.Sprintf("%s=%d,%d", initEnv, top+1, top+2),
+		// The stage must make no system call between its filters and
+		// execve: no preemption signals, no garbage collection.
+		"GODEBUG=asyncpreemptoff=1",
+		"GOGC=off",
+	}
+	proc, err := os.StartProcess(initPath, []string{"syscage-init"}, &os.ProcAttr{Env: env, Files: files, Sys: sys})
+	if err != nil {
+		cfgW.Close()
+		unix.Close(statusParent)
+		c.kmsg.Close()
+		msg := fmt.Sprintf("start the init stage %s: %v", initPath, err)
+		if c.NewUser || c.NewNetwork {
+			msg += " (new namespaces need privileges: CAP_SYS_ADMIN, or --userns where unprivileged user namespaces are allowed)"
+		}
+		return &StartError{Code: ExitInternal, Msg: msg}
+	}
+	c.proc = proc
+	cfgR.Close()
+	statusChild.Close()
+	go func() {
+		json.NewEncoder(cfgW).Encode(cfg)
+		cfgW.Close()
+	}()
+	if c.ForwardSignals {
+		c.forwardSignals()
+	}
+	if err := c.readStatus(statusParent); err != nil {
+		c.reap()
+		return err
+	}
+	c.startedOK = true
+	return nil
+}
+
+func orStd(f, std *os.File) *os.File {
+	if f != nil {
+		return f
+	}
+	return std
+}
+
+// readStatus follows the init stage until execve closes the socket.
+func (c *Command) readStatus(fd int) error {
+	defer unix.Close(fd)
+	buf := make([]byte, 64<<10)
+	oob := make([]byte, unix.CmsgSpace(4*4))
+	for {
+		n, oobn, _, _, err := unix.Recvmsg(fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return startErr("read the init stage's status: %v", err)
+		}
+		if n == 0 {
+			return nil // closed on execve
+		}
+		var m statusMsg
+		if err := json.Unmarshal(buf[:n], &m); err != nil {
+			return startErr("the init stage sent a malformed status %q: %v", buf[:n], err)
+		}
+		if !m.Listener {
+			return &StartError{Code: m.Code, Msg: m.Msg, Errno: unix.Errno(m.Errno)}
+		}
+		lfd, err := receivedFD(oob[:oobn])
+		if err != nil {
+			return startErr("receive the exec gate's listener: %v", err)
+		}
+		c.gate = startGate(lfd, c.proc.Pid, c.Gate)
+	}
+}
+
+func receivedFD(oob []byte) (int, error) {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return -1, err
+	}
+	for _, m := range msgs {
+		fds, err := unix.ParseUnixRights(&m)
+		if err == nil && len(fds) == 1 {
+			return fds[0], nil
+		}
+	}
+	return -1, errors.New("no descriptor in the message")
+}
+
+// reap waits for a child that failed to start.
+func (c *Command) reap() {
+	c.proc.Wait()
+	c.stopForwarding()
+	c.kmsg.Close()
+	if c.gate != nil {
+		c.gate.stop()
+	}
+	c.waited = true
+}
+
+// Pid returns the program's process id (the init stage's until execve).
+func (c *Command) Pid() int {
+	if c.proc == nil {
+		return 0
+	}
+	return c.proc.Pid
+}
+
+// Wait waits for the program to end and says how.
+func (c *Command) Wait() (*Exit, error) {
+	if c.proc == nil || !c.startedOK {
+		return nil, errors.New("sandbox: Wait without a successful Start")
+	}
+	if c.waited {
+		return nil, errors.New("sandbox: Wait called twice")
+	}
+	c.waited = true
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(c.proc.Pid, &ws, 0, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("wait for pid %d: %w", c.proc.Pid, err)
+		}
+		break
+	}
+	c.stopForwarding()
+	defer c.kmsg.Close()
+	ex := &Exit{}
+	if c.gate != nil {
+		c.gate.stop()
+	}
+	switch {
+	case ws.Exited():
+		ex.Code = ws.ExitStatus()
+	case ws.Signaled():
+		ex.Signal = ws.Signal()
+		ex.Code = 128 + int(ex.Signal)
+		if ex.Signal == unix.SIGKILL && c.gate != nil {
+			if v := c.gate.violation(); v != nil {
+				ex.Seccomp, ex.Violation = true, v
+			}
+		}
+		if ex.Signal == unix.SIGSYS {
+			ex.Seccomp = true
+			if c.gate != nil {
+				ex.Violation = c.gate.violation()
+			}
+			if ex.Violation == nil {
+				ex.Violation = c.kmsg.find(c.proc.Pid)
+			}
+		}
+	}
+	return ex, nil
+}
+
+// forwardedSignals are relayed to the program. Job control signals
+// (SIGTSTP, SIGTTIN, SIGTTOU, SIGCONT) are left to the terminal, which
+// sends them to the whole foreground process group, syscage and program
+// alike; so are SIGINT, SIGQUIT and SIGWINCH when they come from it.
+var forwardedSignals = []os.Signal{
+	unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM, unix.SIGUSR1,
+	unix.SIGUSR2, unix.SIGALRM, unix.SIGWINCH, unix.SIGPIPE,
+}
+
+// terminalSignals are those a terminal sends to its foreground process
+// group, which holds the program too when syscage is in it.
+var terminalSignals = []os.Signal{unix.SIGINT, unix.SIGQUIT, unix.SIGWINCH}
+
+func (c *Command) forwardSignals() {
+	ch := make(chan os.Signal, 16)
+	signal.Notify(ch, forwardedSignals...)
+	c.stopSig = make(chan struct{})
+	c.sigDone.Add(1)
+	go func() {
+		defer c.sigDone.Done()
+		defer signal.Stop(ch)
+		for {
+			select {
+			case <-c.stopSig:
+				return
+			case s := <-ch:
+				if slices.Contains(terminalSignals, s) && inForeground() {
+					continue // the terminal delivered it to the program already
+				}
+				c.proc.Signal(s)
+			}
+		}
+	}()
+}
+
+func (c *Command) stopForwarding() {
+	if c.stopSig != nil {
+		close(c.stopSig)
+		c.sigDone.Wait()
+		c.stopSig = nil
+	}
+}
+
+// inForeground reports whether syscage's process group is the foreground
+// group of its controlling terminal.
+func inForeground() bool {
+	fd, err := unix.Open("/dev/tty", unix.O_RDONLY|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	fg, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP)
+	return err == nil && fg == unix.Getpgrp()
+}

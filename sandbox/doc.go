@@ -1,0 +1,34 @@
+// Package sandbox puts a program in the cage: it starts the program in a
+// re-executed init stage that hardens the process (file descriptors,
+// no_new_privs, capabilities, namespaces, environment), installs the
+// seccomp filters as the very last step and executes the program, then
+// forwards signals, passes the exit status through and explains a death
+// by the filter. Self applies filters to the calling Go program instead.
+//
+// The init stage exists because the Go runtime cannot run code between
+// fork and exec: the parent starts its own executable (/proc/self/exe)
+// with a marker in the environment, and Init, called at the start of the
+// program, recognises the marker and runs the stage instead of the
+// program's main. Every binary that uses Command must call Init early (in
+// main, an init function, or TestMain).
+//
+// Order of the init stage, all on one locked OS thread, since
+// capabilities, no_new_privs and seccomp filters belong to threads and the
+// thread that calls execve becomes the program:
+//
+//  1. read the settings from the parent, bring up loopback in a new
+//     network namespace, change directory;
+//  2. check that the program exists and is executable (127 and 126 are
+//     reported from here, before any filter);
+//  3. drop the capability bounding set, clear the ambient set, set the
+//     permitted, effective and inheritable sets;
+//  4. set no_new_privs; close every file descriptor but 0, 1, 2, those
+//     kept on request and the close-on-exec status channel;
+//  5. install the filters, then execve with raw system calls and nothing
+//     in between, so no code but execve runs under the filters before
+//     the program.
+//
+// A second, unfiltered thread reports a failed execve and hands a
+// notification listener to the parent (see ExecGate), so the filtered
+// thread makes no system call but execve.
+package sandbox

@@ -1,0 +1,189 @@
+package sandbox
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/syscage/syscage/arch"
+	"github.com/syscage/syscage/bpf"
+	"github.com/syscage/syscage/internal/testenv"
+	"github.com/syscage/syscage/seccomp"
+)
+
+// probeEnv makes the test binary act as the sandboxed program: it runs
+// the named probe and exits (see probes).
+const probeEnv = "SYSCAGE_SANDBOX_PROBE"
+
+func TestMain(m *testing.M) {
+	Init()
+	if name, ok := os.LookupEnv(probeEnv); ok {
+		os.Exit(runProbe(name))
+	}
+	os.Exit(m.Run())
+}
+
+// probes are what the test binary does as the sandboxed program. Each
+// prints what it observes on stdout.
+var probes = map[string]func() int{
+	"status": func() int {
+		st, err := os.ReadFile("/proc/self/status")
+		if err != nil {
+			fmt.Println("error:", err)
+			return 1
+		}
+		for _, line := range strings.Split(string(st), "\n") {
+			for _, k := range []string{"Cap", "NoNewPrivs", "Seccomp"} {
+				if strings.HasPrefix(line, k) {
+					fmt.Println(strings.Join(strings.Fields(line), " "))
+				}
+			}
+		}
+		return 0
+	},
+	"fds": func() int {
+		var open []string
+		for fd := 0; fd < 4096; fd++ {
+			if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil {
+				open = append(open, fmt.Sprint(fd))
+			}
+		}
+		fmt.Println("fds:", strings.Join(open, " "))
+		return 0
+	},
+	"getppid": func() int {
+		_, _, e := unix.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
+		fmt.Println("getppid errno:", int(e))
+		return 0
+	},
+	"uidmap": func() int {
+		b, _ := os.ReadFile("/proc/self/uid_map")
+		fmt.Println("uid_map:", strings.Join(strings.Fields(string(b)), " "))
+		return 0
+	},
+	"netdevs": func() int {
+		// /proc/net/dev belongs to the reader's network namespace.
+		b, err := os.ReadFile("/proc/net/dev")
+		if err != nil {
+			fmt.Println("error:", err)
+			return 1
+		}
+		var devs []string
+		for _, line := range strings.Split(string(b), "\n")[2:] {
+			if name, _, ok := strings.Cut(strings.TrimSpace(line), ":"); ok {
+				devs = append(devs, name)
+			}
+		}
+		slices.Sort(devs)
+		fmt.Println("netdevs:", strings.Join(devs, " "))
+		return 0
+	},
+	"env": func() int {
+		env := os.Environ()
+		slices.Sort(env)
+		for _, kv := range env {
+			fmt.Println("env:", kv)
+		}
+		return 0
+	},
+	"exec": func() int {
+		err := unix.Exec("/bin/true", []string{"true"}, nil)
+		fmt.Println("exec errno:", int(err.(unix.Errno)))
+		return 3
+	},
+}
+
+func runProbe(name string) int {
+	p, ok := probes[name]
+	if !ok {
+		fmt.Fprintln(os.Stderr, "unknown probe", name)
+		return 99
+	}
+	return p()
+}
+
+// needSeccomp skips or fails (under CI) without seccomp filters.
+func needSeccomp(t *testing.T) {
+	t.Helper()
+	if err := seccomp.ProbeFlags(0); err != nil {
+		testenv.Unavailable(t, "seccomp filters unavailable: %v", err)
+	}
+}
+
+// rule is one (syscall, return value) pair of a hand-built filter.
+type rule struct {
+	name string
+	ret  uint32
+}
+
+// filter builds a native-arch filter: other arches are killed, the named
+// syscalls get their return value, the rest def.
+func filter(t testing.TB, def uint32, rules ...rule) bpf.Program {
+	t.Helper()
+	a := arch.Native()
+	p := bpf.Program{
+		bpf.LoadAbs(bpf.OffsetArch),
+		bpf.JumpIf(bpf.JmpJEQ, a.AuditArch, 1, 0),
+		bpf.Ret(bpf.RetKillProcess),
+		bpf.LoadAbs(bpf.OffsetNr),
+	}
+	for _, r := range rules {
+		nr, ok := a.Lookup(r.name)
+		if !ok {
+			t.Fatalf("no syscall %s on %s", r.name, a.Name)
+		}
+		p = append(p, bpf.JumpIf(bpf.JmpJEQ, uint32(nr), 0, 1), bpf.Ret(r.ret))
+	}
+	return append(p, bpf.Ret(def))
+}
+
+// probeCommand returns a Command that runs the test binary as probe name.
+func probeCommand(t testing.TB, name string, filters ...bpf.Program) (*Command, *bytes.Buffer) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &bytes.Buffer{}
+	c := &Command{
+		Path:    exe,
+		Args:    []string{"probe"},
+		Env:     append(os.Environ(), probeEnv+"="+name),
+		Filters: filters,
+	}
+	return c, out
+}
+
+// runCaptured runs c with stdout and stderr in files and returns them.
+func runCaptured(t testing.TB, c *Command) (*Exit, string, string, error) {
+	t.Helper()
+	dir := t.TempDir()
+	so, err := os.Create(dir + "/stdout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	se, err := os.Create(dir + "/stderr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer so.Close()
+	defer se.Close()
+	c.Stdout, c.Stderr = so, se
+	if c.Stdin == nil {
+		devnull, err := os.Open(os.DevNull)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer devnull.Close()
+		c.Stdin = devnull
+	}
+	ex, runErr := c.Run()
+	outb, _ := os.ReadFile(dir + "/stdout")
+	errb, _ := os.ReadFile(dir + "/stderr")
+	return ex, string(outb), string(errb), runErr
+}
