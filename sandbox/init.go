@@ -396,7 +396,6 @@ func (r *reporter) reportFailure() {
 	unix.RawSyscall(unix.SYS_EXIT_GROUP, uintptr(m.Code), 0, 0)
 }
 
-
 // cStrings builds a NULL-terminated array of C strings for execve.
 func cStrings(ss []string) ([]*byte, error) {
 	out := make([]*byte, len(ss)+1)
