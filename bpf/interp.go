@@ -34,10 +34,11 @@ type RunError struct {
 	Index       int // instruction index; len(program) when execution ran off the end
 	Instruction Instruction
 	Reason      string
+	offEnd      bool // Index is past the last instruction
 }
 
 func (e *RunError) Error() string {
-	if e.Index < 0 {
+	if e.Index < 0 || e.offEnd {
 		return "cannot run: " + e.Reason
 	}
 	return fmt.Sprintf("cannot run instruction %d (%s): %s; Validate reports such programs before they run",
@@ -48,7 +49,8 @@ func (e *RunError) Error() string {
 // and records the path taken. order is the byte order of the machine whose
 // filter this is: word loads read seccomp_data as that machine lays it
 // out (NativeEndian for this machine, binary.BigEndian for s390x, ppc64 or
-// big-endian mips). A, X and M[0..15] start at 0.
+// big-endian mips); nil means little-endian. A, X and M[0..15] start at
+// 0, and a nil data is all zeros.
 //
 // A program Validate accepts always runs to a result. Anything Validate
 // would refuse (an opcode seccomp does not accept, a jump past the end,
@@ -334,7 +336,7 @@ func pastEnd(p Program, last, pc int) error {
 	if last >= 0 && p[last].IsConditionalJump() {
 		return runErr(last, p[last], fmt.Sprintf("jump target %d is past the end (%d instructions)", pc, len(p)))
 	}
-	return &RunError{Index: len(p), Reason: "execution ran past the last instruction without a RET"}
+	return &RunError{Index: len(p), Reason: fmt.Sprintf("execution ran past the last instruction (%d) without a RET", len(p)-1), offEnd: true}
 }
 
 func runErr(pc int, ins Instruction, reason string) error {
