@@ -512,3 +512,44 @@ func cover(reps [6][]uint64, limit int) [][6]uint64 {
 	}
 	return out
 }
+
+// Holds evaluates condition e for syscall name on a with the given
+// arguments, as policy.Evaluate does: int-typed arguments (and all of
+// them on 32-bit architectures) compare their low 32 bits.
+func Holds(e policy.Expr, a *arch.Arch, name string, args [6]uint64) (bool, error) {
+	switch e := e.(type) {
+	case nil:
+		return true, nil
+	case *policy.And:
+		for _, t := range e.Terms {
+			ok, err := Holds(t, a, name, args)
+			if err != nil || !ok {
+				return false, err
+			}
+		}
+		return true, nil
+	case *policy.Or:
+		for _, t := range e.Terms {
+			ok, err := Holds(t, a, name, args)
+			if err != nil || ok {
+				return ok, err
+			}
+		}
+		return false, nil
+	case *policy.Not:
+		ok, err := Holds(e.X, a, name, args)
+		return !ok, err
+	case *policy.Cmp:
+		idx, err := policy.ArgIndex(a, name, e)
+		if err != nil {
+			return false, err
+		}
+		width := policy.ArgWidth(a, name, idx)
+		p, err := resolveCmp(e, a, width)
+		if err != nil {
+			return false, err
+		}
+		return p.holds(args[idx] & widthMask(width)), nil
+	}
+	return false, fmt.Errorf("unknown condition %T", e)
+}

@@ -234,3 +234,30 @@ trap socket
 		}
 	}
 }
+
+// TestHoldsMatchesEvaluate checks Holds against the reference evaluator:
+// a rule decides exactly when its condition holds (it is the only rule).
+func TestHoldsMatchesEvaluate(t *testing.T) {
+	p := parse(t, `arch x86_64
+default errno(EPERM)
+allow socket if (family == AF_INET || family in 10..16) && !(type & 0xf == 3) && protocol none 0x80
+`)
+	a, _ := arch.ByName("x86_64")
+	nr, _ := a.Lookup("socket")
+	r := rand.New(rand.NewPCG(9, 10))
+	for i := 0; i < 5000; i++ {
+		var args [6]uint64
+		for j := range args {
+			args[j] = r.Uint64() >> r.UintN(64)
+		}
+		args[0] = []uint64{2, 10, 16, 17, 0xffffffff00000002, args[0]}[r.IntN(6)]
+		ok, err := Holds(p.Rules[0].When, a, "socket", args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, _ := policy.Evaluate(p, policy.Input{AuditArch: a.AuditArch, Nr: uint32(nr), Args: args}, policy.Env{})
+		if ok != (d.Reason == "rule") {
+			t.Fatalf("%x: Holds %v, Evaluate %s", args, ok, d.Reason)
+		}
+	}
+}
