@@ -250,4 +250,3 @@ func Worst(fs []Finding) Severity {
 	}
 	return w
 }
-
