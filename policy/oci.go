@@ -141,16 +141,9 @@ func ParseOCI(filename string, data []byte) (*Policy, error) {
 // a template that runtimes fill in for their host: the host selects the
 // archMap entry and decides the "arches" of includes and excludes.
 func ParseOCIFor(filename string, data []byte, host string) (*Policy, error) {
-	var h *arch.Arch
-	if host == "" {
-		if h = arch.Native(); h == nil {
-			return nil, fmt.Errorf("%s: this machine's architecture is not known to syscage; name the runtime's host architecture", filename)
-		}
-	} else {
-		var err error
-		if h, err = arch.ByName(host); err != nil {
-			return nil, err
-		}
+	h, err := ociHost(filename, host)
+	if err != nil {
+		return nil, err
 	}
 	li := newLineIndex(filename, data)
 	root, err := decodeJSON(data)
@@ -158,11 +151,26 @@ func ParseOCIFor(filename string, data []byte, host string) (*Policy, error) {
 		return nil, li.syntaxError(err)
 	}
 	im := &ociImport{jsonReader: jsonReader{li: li}, host: h}
-	p := im.profile(root)
+	return im.finish(im.profile(root))
+}
+
+// ociHost finds the architecture of the runtime's host.
+func ociHost(filename, host string) (*arch.Arch, error) {
+	if host != "" {
+		return arch.ByName(host)
+	}
+	if h := arch.Native(); h != nil {
+		return h, nil
+	}
+	return nil, fmt.Errorf("%s: this machine's architecture is not known to syscage; name the runtime's host architecture", filename)
+}
+
+// finish returns the policy read, or the errors found.
+func (im *ociImport) finish(p *Policy) (*Policy, error) {
 	if len(im.errs) > 0 {
 		return nil, im.errs.sorted()
 	}
-	p.Source = filename
+	p.Source = im.li.file
 	p.Warnings = im.warns
 	return p, nil
 }
@@ -173,12 +181,23 @@ type ociImport struct {
 	host     *arch.Arch
 	accepted []*arch.Arch // the policy's architectures, host first
 	def      Action       // the profile's default action
+	// spo reads the spec of a SeccompProfile: fewer keys, and errnoRet
+	// also as a string (as older versions of the resource define it).
+	spo bool
+}
+
+// keys returns the keys an object of the profile accepts.
+func (im *ociImport) keys(oci, spo []string) []string {
+	if im.spo {
+		return spo
+	}
+	return oci
 }
 
 // profile reads the profile object, or the linux.seccomp object of a
 // bundle's config.json.
 func (im *ociImport) profile(root *jsonNode) *Policy {
-	if root.kind == jsonObject && ociIsBundle(root) {
+	if !im.spo && root.kind == jsonObject && ociIsBundle(root) {
 		for _, f := range root.fields {
 			if f.key == "linux" && f.val.kind == jsonObject {
 				for _, g := range f.val.fields {
@@ -191,7 +210,7 @@ func (im *ociImport) profile(root *jsonNode) *Policy {
 		im.errorf(root.off, "this OCI bundle configuration has no linux.seccomp object")
 		return nil
 	}
-	m := im.object(root, "the profile", ociTopKeys...)
+	m := im.object(root, im.what("the profile"), im.keys(ociTopKeys, spoSpecKeys)...)
 	if m == nil {
 		return nil
 	}
@@ -200,7 +219,7 @@ func (im *ociImport) profile(root *jsonNode) *Policy {
 	im.arches(p, m)
 
 	if f := m["defaultAction"]; f == nil {
-		im.errorf(root.off, "the profile has no defaultAction; state the action for syscalls no rule matches, e.g. \"defaultAction\": \"SCMP_ACT_ERRNO\"")
+		im.errorf(root.off, "%s has no defaultAction; state the action for syscalls no rule matches, e.g. \"defaultAction\": \"SCMP_ACT_ERRNO\"", im.what("the profile"))
 	} else {
 		var ret *jsonNode
 		if g := m["defaultErrnoRet"]; g != nil {
@@ -266,6 +285,14 @@ func (im *ociImport) checkNative(p *Policy) {
 	for _, e := range list {
 		im.warnAt(e.Pos, "the native format refuses this rule: %s", e.Msg)
 	}
+}
+
+// what names the top-level object in messages.
+func (im *ociImport) what(s string) string {
+	if im.spo {
+		return "spec"
+	}
+	return s
 }
 
 // ociIsBundle reports whether an object is a bundle's config.json rather
@@ -363,6 +390,10 @@ func (im *ociImport) arches(p *Policy, m map[string]*jsonField) {
 // With need set, an architecture syscage has no tables for is an error;
 // otherwise ok is false for it.
 func (im *ociImport) ociArch(s string, off int, what string, need bool) (string, bool) {
+	if s == "SCMP_ARCH_NATIVE" {
+		// libseccomp's name for the host, which the filter accepts anyway.
+		return im.host.Name, true
+	}
 	for _, a := range ociArches {
 		if a.oci != s {
 			continue
@@ -391,6 +422,10 @@ func (im *ociImport) ociArch(s string, off int, what string, need bool) (string,
 
 // action reads an action name and its errno or trace value.
 func (im *ociImport) action(n, ret *jsonNode, what, retWhat string) (Action, bool) {
+	if im.spo && ret != nil && ret.kind == jsonString {
+		// Older SeccompProfile versions declare errnoRet a string.
+		ret = &jsonNode{kind: jsonNumber, off: ret.off, str: ret.str}
+	}
 	s, ok := im.str(n, what)
 	if !ok {
 		return Action{}, false
@@ -504,7 +539,7 @@ func (im *ociImport) flags(n *jsonNode) []string {
 
 // syscall reads one entry of syscalls into a rule.
 func (im *ociImport) syscall(n *jsonNode, what string) *Rule {
-	m := im.object(n, what, ociSyscallKeys...)
+	m := im.object(n, what, im.keys(ociSyscallKeys, spoSyscallKeys)...)
 	if m == nil {
 		return nil
 	}

@@ -1219,14 +1219,22 @@ func ociCubeAnd(a, b ociCube) (ociCube, bool) {
 	return ociCube{a.mask | b.mask, a.val | b.val}, true
 }
 
-// ociAddCube adds c to a union unless a cube there contains it.
+// ociAddCube adds c to a union unless a cube there contains it, and
+// drops the cubes c contains.
 func ociAddCube(set []ociCube, c ociCube) []ociCube {
+	contains := func(a, b ociCube) bool { return a.mask&^b.mask == 0 && b.val&a.mask == a.val }
 	for _, o := range set {
-		if o.mask&^c.mask == 0 && c.val&o.mask == o.val {
+		if contains(o, c) {
 			return set
 		}
 	}
-	return append(set, c)
+	out := set[:0]
+	for _, o := range set {
+		if !contains(c, o) {
+			out = append(out, o)
+		}
+	}
+	return append(out, c)
 }
 
 // ociCubeArg writes a cube as one OCI comparison.
