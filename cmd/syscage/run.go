@@ -1,0 +1,223 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/syscage/syscage/policy"
+	"github.com/syscage/syscage/policy/profiles"
+	"github.com/syscage/syscage/sandbox"
+	"github.com/syscage/syscage/seccomp"
+)
+
+func init() {
+	// syscage run re-executes syscage as the sandbox's init stage; that
+	// process must do nothing else.
+	sandbox.Init()
+	subcommands = append(subcommands, newRunCmd)
+}
+
+type runOptions struct {
+	profile   string
+	keepFDs   []int
+	capAdd    []string
+	capDrop   []string
+	net       string
+	userns    bool
+	cleanEnv  bool
+	env       []string
+	specAllow bool
+	complain  bool
+	arches    []string
+	logFilter bool
+	dir       string
+}
+
+func newRunCmd() *cobra.Command {
+	o := &runOptions{}
+	cmd := &cobra.Command{
+		Use:   "run [options] -- CMD [ARG...]",
+		Short: "Run a program under a seccomp profile in a hardened process",
+		Long: `Run CMD under a seccomp profile: the embedded "default" profile unless
+--profile names another embedded profile (` + strings.Join(profiles.Names(), ", ") + `)
+or a policy file (native syntax or OCI/Docker JSON, recognised by content).
+
+Before the filter goes on, the program's process is hardened: every file
+descriptor but 0, 1, 2 and those given with --keep-fd is closed,
+no_new_privs is set, capabilities are reduced to the set container
+runtimes give a default container (change it with --cap-add/--cap-drop),
+and, on request, new network and user namespaces and a clean environment
+are set up. The filter is installed as the very last step before execve,
+so the program and everything it starts inherit it.
+
+Exit status: the program's own, or 128+N when it dies of signal N; 125
+when syscage fails before the program starts, 126 when the program
+cannot be executed, 127 when it does not exist. See docs/run.md.`,
+		Example: `  syscage run -- sh -c 'echo hello from the cage'
+  syscage run --profile no-network -- curl https://example.com
+  syscage run --profile ./app.policy --net=none --clean-env -- ./app
+  syscage run --complain -- make   # log what the profile would deny`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageErr(errors.New("run: no command given: write it after --, e.g. syscage run -- sh -c 'echo hi'"))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runRun(o, args) },
+	}
+	f := cmd.Flags()
+	f.SetInterspersed(false)
+	f.StringVar(&o.profile, "profile", profiles.Default, "embedded profile name or policy file (native or OCI JSON)")
+	f.IntSliceVar(&o.keepFDs, "keep-fd", nil, "keep this file descriptor open for the program (repeatable)")
+	f.StringSliceVar(&o.capAdd, "cap-add", nil, "add capabilities to the default set (comma-separated, or ALL)")
+	f.StringSliceVar(&o.capDrop, "cap-drop", nil, "drop capabilities from the set (comma-separated, or ALL)")
+	f.StringVar(&o.net, "net", "host", `network: "host" (syscage's own) or "none" (a new namespace with only loopback)`)
+	f.BoolVar(&o.userns, "userns", false, "run in a new user namespace, as root mapped to your own uid")
+	f.BoolVar(&o.cleanEnv, "clean-env", false, "start from an empty environment (PATH, and TERM and HOME when set)")
+	f.StringArrayVar(&o.env, "env", nil, "set KEY=VALUE in the program's environment (repeatable)")
+	f.BoolVar(&o.specAllow, "spec-allow", false, "leave the speculative store bypass mitigation off (SECCOMP_FILTER_FLAG_SPEC_ALLOW)")
+	f.BoolVar(&o.complain, "complain", false, "log every syscall the profile would deny instead of denying it")
+	f.StringSliceVar(&o.arches, "arch", nil, "also accept these architectures' entry points (e.g. i386, x32)")
+	f.BoolVar(&o.logFilter, "log", false, "have the kernel log every action but allow (SECCOMP_FILTER_FLAG_LOG)")
+	f.StringVar(&o.dir, "dir", "", "working directory of the program")
+	return cmd
+}
+
+// loadProfile reads --profile: a file when the value names one (or looks
+// like a path), an embedded profile otherwise.
+func loadProfile(name string) (*policy.Policy, string, error) {
+	isPath := strings.ContainsRune(name, '/') || strings.HasSuffix(name, ".policy") || strings.HasSuffix(name, ".json")
+	if _, err := os.Stat(name); err == nil {
+		isPath = true
+	}
+	if !isPath {
+		p, err := profiles.Get(name)
+		if err != nil {
+			return nil, "", usageErr(err)
+		}
+		return p, fmt.Sprintf("the %s profile", name), nil
+	}
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, "", usageErr(fmt.Errorf("profile: %w", err))
+	}
+	p, err := policy.ParseAny(name, data, policy.ParseOptions{})
+	if err != nil {
+		return nil, "", usageErr(err)
+	}
+	return p, "the profile " + name, nil
+}
+
+func runRun(o *runOptions, args []string) error {
+	p, what, err := loadProfile(o.profile)
+	if err != nil {
+		return err
+	}
+	if len(o.arches) > 0 {
+		if p, err = sandbox.WithArches(p, o.arches); err != nil {
+			return usageErr(fmt.Errorf("--arch: %w", err))
+		}
+	}
+	enforced := p
+	if o.complain {
+		enforced = sandbox.Complain(p)
+	}
+	c := &sandbox.Command{
+		Path:           args[0],
+		Args:           args,
+		Dir:            o.dir,
+		KeepFDs:        o.keepFDs,
+		NewUser:        o.userns,
+		ForwardSignals: true,
+	}
+	switch o.net {
+	case "host", "":
+	case "none":
+		c.NewNetwork = true
+	default:
+		return usageErr(fmt.Errorf("--net=%s: want host or none", o.net))
+	}
+	caps := sandbox.DefaultCaps
+	for _, list := range o.capAdd {
+		s, err := sandbox.ParseCapList(list)
+		if err != nil {
+			return usageErr(fmt.Errorf("--cap-add: %w", err))
+		}
+		caps |= s
+	}
+	for _, list := range o.capDrop {
+		s, err := sandbox.ParseCapList(list)
+		if err != nil {
+			return usageErr(fmt.Errorf("--cap-drop: %w", err))
+		}
+		caps &^= s
+	}
+	c.Caps, c.NoCaps = caps, caps == 0
+	c.Env = programEnv(o.cleanEnv, o.env)
+	if err := c.UsePolicy(enforced); err != nil {
+		return startFailure(err)
+	}
+	if o.specAllow {
+		c.Flags |= seccomp.FlagSpecAllow
+	}
+	if o.logFilter {
+		c.Flags |= seccomp.FlagLog
+	}
+	ex, err := c.Run()
+	if err != nil {
+		return startFailure(err)
+	}
+	if ex.Seccomp {
+		fmt.Fprintln(os.Stderr, "syscage:", killMessage(ex, p, what))
+	}
+	return silentExit(ex.Code)
+}
+
+// programEnv builds the program's environment.
+func programEnv(clean bool, set []string) []string {
+	var env []string
+	if clean {
+		env = []string{"PATH=" + sandbox.DefaultPath()}
+		for _, k := range []string{"TERM", "HOME"} {
+			if v, ok := os.LookupEnv(k); ok {
+				env = append(env, k+"="+v)
+			}
+		}
+	} else {
+		env = os.Environ()
+	}
+	for _, kv := range set {
+		k, _, _ := strings.Cut(kv, "=")
+		out := env[:0]
+		for _, e := range env {
+			if !strings.HasPrefix(e, k+"=") {
+				out = append(out, e)
+			}
+		}
+		env = append(out, kv)
+	}
+	return env
+}
+
+// killMessage says in one line what the filter killed the program for.
+func killMessage(ex *sandbox.Exit, p *policy.Policy, what string) string {
+	v := ex.Violation
+	if v == nil {
+		return fmt.Sprintf("the program died of %v, which a seccomp filter's kill or trap action gives; the kernel's audit record naming the syscall was not found in /dev/kmsg (is an audit daemon taking it? try: ausearch -m SECCOMP)", ex.Signal)
+	}
+	return fmt.Sprintf("killed by seccomp: %s %s", v.Describe(), v.Explain(p, what))
+}
+
+// startFailure turns a failure before the program started into syscage's
+// exit code for it.
+func startFailure(err error) error {
+	var se *sandbox.StartError
+	if errors.As(err, &se) {
+		return &exitError{se.Code, err}
+	}
+	return &exitError{exitInternal, err}
+}

@@ -1,0 +1,66 @@
+// Package profiles embeds syscage's bundled policies: default, strict,
+// no-network and no-exec (docs/profiles.md describes each). They are
+// written in the native policy language and parsed on request.
+package profiles
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
+
+	"github.com/syscage/syscage/internal/suggest"
+	"github.com/syscage/syscage/policy"
+)
+
+//go:embed *.policy
+var files embed.FS
+
+// Default is the name of the profile syscage run applies when none is
+// given.
+const Default = "default"
+
+// Names lists the embedded profiles, sorted.
+func Names() []string {
+	entries, err := fs.ReadDir(files, ".")
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		if n, ok := strings.CutSuffix(e.Name(), ".policy"); ok {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Source returns the text of the named profile.
+func Source(name string) ([]byte, error) {
+	if !slices.Contains(Names(), name) {
+		return nil, unknown(name)
+	}
+	return fs.ReadFile(files, name+".policy")
+}
+
+// Get parses the named profile. Its Source is "profile:NAME"; included
+// files resolve among the embedded ones.
+func Get(name string) (*policy.Policy, error) {
+	if !slices.Contains(Names(), name) {
+		return nil, unknown(name)
+	}
+	p, err := policy.ParseFile(name+".policy", policy.ParseOptions{FS: files})
+	if err != nil {
+		// An embedded profile that does not parse is a bug of syscage.
+		return nil, fmt.Errorf("embedded profile %q: %w", name, err)
+	}
+	p.Source = "profile:" + name
+	return p, nil
+}
+
+func unknown(name string) error {
+	return fmt.Errorf("unknown profile %q%s; the embedded profiles are %s (or give a policy file's path)",
+		name, suggest.Phrase(suggest.Nearest(name, Names(), 2)), strings.Join(Names(), ", "))
+}

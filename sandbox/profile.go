@@ -1,0 +1,189 @@
+package sandbox
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/syscage/syscage/arch"
+	"github.com/syscage/syscage/bpf"
+	"github.com/syscage/syscage/compile"
+	"github.com/syscage/syscage/policy"
+	"github.com/syscage/syscage/seccomp"
+)
+
+// UsePolicy compiles p for the program Command will start (its
+// capabilities and the running kernel decide the policy's only/except
+// blocks) and sets Filters, Flags and, when the policy denies the
+// launcher's own execve, Gate. Set the capability fields first.
+func (c *Command) UsePolicy(p *policy.Policy) error {
+	env := policy.Env{Caps: c.programCaps(), Kernel: kernelVersion()}
+	res, err := compile.Policy(p, compile.Options{Env: env})
+	if err != nil {
+		return &StartError{Code: ExitInternal, Msg: err.Error()}
+	}
+	for _, f := range p.Flags {
+		switch f {
+		case "log":
+			c.Flags |= seccomp.FlagLog
+		case "spec_allow":
+			c.Flags |= seccomp.FlagSpecAllow
+		}
+		// tsync concerns processes that sandbox themselves (the stage
+		// is one thread when it installs); wait_killable_recv concerns
+		// listeners, and the policy's notify rules get none here.
+	}
+	c.Filters, c.Gate = res.Filters, nil
+	if allowsLaunch(res.Filters) {
+		return nil
+	}
+	// The policy denies execve: compile it again with the native execve
+	// allowed, and let the gate decide every execve after the first.
+	native := arch.Native()
+	relaxed := *p
+	relaxed.Rules = append([]*policy.Rule{{
+		Syscalls: []policy.Target{{Name: "execve", Arch: native.Name}},
+		Action:   policy.ActAllow,
+		Comment:  "syscage run: the program's own start, see ExecGate",
+	}}, p.Rules...)
+	if len(relaxed.Arches) == 0 {
+		relaxed.Arches = []string{native.Name}
+	}
+	res2, err := compile.Policy(&relaxed, compile.Options{Env: env})
+	if err != nil {
+		return &StartError{Code: ExitInternal, Msg: err.Error()}
+	}
+	if !allowsLaunch(res2.Filters) {
+		return &StartError{Code: ExitInternal, Msg: "the policy denies execve and cannot be relaxed for the program's start"}
+	}
+	c.Filters, c.Gate = res2.Filters, GateFor(res.Filters)
+	return nil
+}
+
+// allowsLaunch reports whether filters let the init stage's execve run.
+func allowsLaunch(filters []bpf.Program) bool {
+	a := arch.Native()
+	nr, ok := a.Lookup("execve")
+	if !ok {
+		return false
+	}
+	r, err := bpf.RunStack(filters, &bpf.SeccompData{Nr: int32(nr), Arch: a.AuditArch}, bpf.NativeEndian)
+	if err != nil {
+		return false
+	}
+	act := bpf.ActionOf(r.Action)
+	return act == bpf.RetAllow || act == bpf.RetLog
+}
+
+// programCaps names the capabilities the program will hold, as the
+// policy's only/except caps blocks test them.
+func (c *Command) programCaps() []string {
+	if c.KeepCaps {
+		return nil // as syscage: root has them all
+	}
+	set := c.Caps
+	switch {
+	case c.NoCaps:
+		set = 0
+	case set == 0:
+		set = DefaultCaps
+	}
+	out := []string{}
+	for _, cp := range set.Caps() {
+		out = append(out, cp.String())
+	}
+	return out
+}
+
+// kernelVersion returns the running kernel's "major.minor.patch".
+func kernelVersion() string {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return ""
+	}
+	rel := unix.ByteSliceToString(u.Release[:])
+	end := strings.IndexFunc(rel, func(r rune) bool { return r != '.' && (r < '0' || r > '9') })
+	if end >= 0 {
+		rel = rel[:end]
+	}
+	return strings.TrimRight(rel, ".")
+}
+
+// Complain returns a copy of p in which every action that denies a
+// syscall (errno, kill, trap, trace, notify) becomes log: the program
+// runs as if unfiltered and the kernel logs what the policy would have
+// refused. The bad-arch action stays: complain mode relaxes decisions on
+// syscalls, not the architecture check that makes them meaningful.
+func Complain(p *policy.Policy) *policy.Policy {
+	q := *p
+	relax := func(a policy.Action) policy.Action {
+		if a.Kind == policy.Allow || a.Kind == policy.Log {
+			return a
+		}
+		return policy.ActLog
+	}
+	q.Default, q.Unknown = relax(p.Default), relax(p.Unknown)
+	q.Rules = make([]*policy.Rule, len(p.Rules))
+	for i, r := range p.Rules {
+		cp := *r
+		cp.Action = relax(r.Action)
+		q.Rules[i] = &cp
+	}
+	return &q
+}
+
+// WithArches returns a copy of p that also accepts the named
+// architectures (i386 and x32 entry on x86_64, for example); rules by
+// name then apply to them through their own syscall tables.
+func WithArches(p *policy.Policy, names []string) (*policy.Policy, error) {
+	accepted, err := p.AcceptedArches()
+	if err != nil {
+		return nil, err
+	}
+	q := *p
+	q.Arches = nil
+	for _, a := range accepted {
+		q.Arches = append(q.Arches, a.Name)
+	}
+	for _, n := range names {
+		a, err := arch.ByName(n)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(q.Arches, a.Name) {
+			q.Arches = append(q.Arches, a.Name)
+		}
+	}
+	return &q, nil
+}
+
+// Explain says why the policy answered the violation's syscall as it did,
+// e.g. "denied by the default profile (rule profile:default:12:1)" or
+// "i386 is an architecture the default profile does not accept". what
+// names the policy for a person ("the default profile").
+func (v *Violation) Explain(p *policy.Policy, what string) string {
+	if p == nil {
+		return "denied by " + what
+	}
+	d, err := policy.Evaluate(p, policy.Input{AuditArch: v.AuditArch, Nr: uint32(v.Nr)}, policy.Env{Kernel: kernelVersion()})
+	if err != nil {
+		return "denied by " + what
+	}
+	switch d.Reason {
+	case "badarch":
+		name := v.Arch
+		if name == "" {
+			name = fmt.Sprintf("arch %#x", v.AuditArch)
+		}
+		return fmt.Sprintf("%s is an architecture %s does not accept", name, what)
+	case "unknown":
+		return fmt.Sprintf("a number %s does not know (%s)", what, d.Action)
+	case "rule":
+		if d.Rule != nil && d.Rule.Pos.IsValid() {
+			return fmt.Sprintf("denied by %s (%s at %s)", what, d.Action, d.Rule.Pos)
+		}
+	}
+	return fmt.Sprintf("denied by %s (%s)", what, d.Action)
+}
