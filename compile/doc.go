@@ -16,31 +16,30 @@
 // compiles to
 //
 //	0000: A = arch
-//	0001: if (A != ARCH_X86_64) goto 0018
+//	0001: if (A != ARCH_X86_64) goto 0017
 //	0002: A = sys_number
-//	0003: if (A >= munmap) goto 0011
-//	0004: if (A < open) goto 0010
-//	0005: if (A >= stat) goto 0007
-//	0006: if (A >= close) goto 0010 else goto 0019
-//	0007: if (A < mprotect) goto 0019
-//	0008: A = args[2]
-//	0009: if (A & 0x4) goto 0019
-//	0010: return ALLOW
-//	0011: if (A < 337) goto 0019
-//	0012: if (A >= 472) goto 0014
-//	0013: if (A >= pidfd_send_signal) goto 0019 else goto 0017
-//	0014: if (A >= 0x80000000) goto 0016
-//	0015: if (A >= 0x40000000) goto 0018 else goto 0017
-//	0016: if (A >= 0xc0000000) goto 0018
-//	0017: return ERRNO(38)
-//	0018: return KILL_PROCESS
-//	0019: return ERRNO(1)
+//	0003: if (A >= munmap) goto 0010
+//	0004: if (A >= stat) goto 0006
+//	0005: if (A == open) goto 0018 else goto 0009
+//	0006: if (A < mprotect) goto 0018
+//	0007: A = args[2]
+//	0008: if (A & 0x4) goto 0018
+//	0009: return ALLOW
+//	0010: if (A < 337) goto 0018
+//	0011: if (A >= 0x40000000) goto 0014
+//	0012: if (A < pidfd_send_signal) goto 0016
+//	0013: if (A >= 472) goto 0016 else goto 0018
+//	0014: if (A < 0x80000000) goto 0017
+//	0015: if (A >= 0xc0000000) goto 0017
+//	0016: return ERRNO(38)
+//	0017: return KILL_PROCESS
+//	0018: return ERRNO(1)
 //
-// Instructions 3 to 9 are the search tree over the runs of numbers with
-// one decision (read and write share a run; open is a run of its own
-// between them and close); 8 and 9 are mprotect's rule; 11 to 16 sort out
-// the cold numbers above the table: unknown ones (ENOSYS) and x32 ones,
-// which this policy does not accept.
+// Instructions 3 to 6 and 10 to 15 are the search tree over the runs of
+// numbers with one decision: read, write and close (0 to 3) are one run
+// with open (2) as a hole that one JEQ decides; 7 and 8 are mprotect's
+// rule; 10 to 15 sort out the cold numbers above the table, unknown ones
+// (ENOSYS) and x32 ones, which this policy does not accept.
 //
 // Arch dispatch: one test per accepted AUDIT_ARCH value, the first
 // architecture of the policy first. x86_64 and x32 share a value; under

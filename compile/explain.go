@@ -58,12 +58,13 @@ func (m *model) decide(audit, nr uint32, args *[6]uint64) (uint32, Origin) {
 			if am == nil {
 				break
 			}
-			for _, e := range am.chains[nr] {
-				if e.cond.eval(args) {
-					return e.ret, e.origin
+			ch, known := am.chain(nr, nil)
+			for _, e := range ch {
+				if am.conds[e.cond].eval(args) {
+					return e.ret, Origin{Kind: FromRule, Rule: m.p.Rules[e.rule]}
 				}
 			}
-			if am.known(nr) {
+			if known {
 				return am.defRet, Origin{Kind: FromDefault}
 			}
 			return am.unkRet, Origin{Kind: FromUnknown}

@@ -37,26 +37,76 @@ type node struct {
 // and ascending ID order is a reverse topological order.
 type graph struct {
 	nodes []node
-	cons  map[node]nodeID
+	// cons is an open-addressing hash table of node IDs plus one (0 is
+	// an empty slot); its length is a power of two, at most half full.
+	cons  []int32
+	nused int
+	// rets caches the return nodes, of which there are few but which
+	// every syscall's code asks for.
+	rets []node
 }
 
-func newGraph() *graph {
-	return &graph{cons: make(map[node]nodeID, 64)}
+func newGraph(sizeHint int) *graph {
+	size := 64
+	for size < 2*sizeHint {
+		size *= 2
+	}
+	return &graph{nodes: make([]node, 0, sizeHint), cons: make([]int32, size)}
+}
+
+func (n *node) hash() uint32 {
+	h := uint64(n.kind)<<56 ^ uint64(n.op)<<40 ^ uint64(n.k)
+	h ^= (uint64(uint32(n.t))<<32 | uint64(uint32(n.f))) * 0x9e3779b97f4a7c15
+	h *= 0xff51afd7ed558ccd
+	return uint32(h >> 32)
 }
 
 func (g *graph) intern(n node) nodeID {
-	if id, ok := g.cons[n]; ok {
-		return id
+	if 2*(g.nused+1) > len(g.cons) {
+		g.grow()
 	}
-	id := nodeID(len(g.nodes))
-	g.nodes = append(g.nodes, n)
-	g.cons[n] = id
-	return id
+	mask := uint32(len(g.cons) - 1)
+	for i := n.hash() & mask; ; i = (i + 1) & mask {
+		v := g.cons[i]
+		if v == 0 {
+			id := nodeID(len(g.nodes))
+			g.nodes = append(g.nodes, n)
+			g.cons[i] = int32(id) + 1
+			g.nused++
+			return id
+		}
+		if g.nodes[v-1] == n {
+			return nodeID(v - 1)
+		}
+	}
+}
+
+func (g *graph) grow() {
+	old := g.cons
+	g.cons = make([]int32, 2*len(old))
+	mask := uint32(len(g.cons) - 1)
+	for _, v := range old {
+		if v == 0 {
+			continue
+		}
+		i := g.nodes[v-1].hash() & mask
+		for g.cons[i] != 0 {
+			i = (i + 1) & mask
+		}
+		g.cons[i] = v
+	}
 }
 
 // ret returns a node that returns k.
 func (g *graph) ret(k uint32) nodeID {
-	return g.intern(node{kind: kindRet, k: k, t: noNode, f: noNode})
+	for _, r := range g.rets {
+		if r.k == k {
+			return r.t
+		}
+	}
+	id := g.intern(node{kind: kindRet, k: k, t: noNode, f: noNode})
+	g.rets = append(g.rets, node{k: k, t: id})
+	return id
 }
 
 // load returns a node loading the word at off, then going to next. A load
@@ -92,6 +142,17 @@ func (g *graph) jump(op uint16, k uint32, t, f nodeID) nodeID {
 	return g.intern(node{kind: kindJump, op: op, k: k, t: t, f: f})
 }
 
+// fresh is jump for nodes known to be new, such as the inner nodes of a
+// search tree: it skips the hash-consing table.
+func (g *graph) fresh(op uint16, k uint32, t, f nodeID) nodeID {
+	if t == f {
+		return t
+	}
+	id := nodeID(len(g.nodes))
+	g.nodes = append(g.nodes, node{kind: kindJump, op: op, k: k, t: t, f: f})
+	return id
+}
+
 // test loads the word at off and tests it.
 func (g *graph) test(off uint32, op uint16, k uint32, t, f nodeID) nodeID {
 	return g.load(off, g.jump(op, k, t, f))
@@ -110,13 +171,17 @@ func (n *node) instruction() bpf.Instruction {
 	return bpf.JumpIf(n.op, n.k, 0, 0)
 }
 
-// reachable returns the nodes reachable from root in a topological order
+// reachable returns the nodes reachable from roots in a topological order
 // (every node before its successors), found by descending ID.
-func (g *graph) reachable(root nodeID) []nodeID {
+func (g *graph) reachable(roots ...nodeID) []nodeID {
 	seen := make([]bool, len(g.nodes))
-	seen[root] = true
+	top := noNode
+	for _, r := range roots {
+		seen[r] = true
+		top = max(top, r)
+	}
 	count := 0
-	for id := root; id >= 0; id-- {
+	for id := top; id >= 0; id-- {
 		if !seen[id] {
 			continue
 		}
@@ -130,7 +195,7 @@ func (g *graph) reachable(root nodeID) []nodeID {
 		}
 	}
 	out := make([]nodeID, 0, count)
-	for id := root; id >= 0; id-- {
+	for id := top; id >= 0; id-- {
 		if seen[id] {
 			out = append(out, id)
 		}

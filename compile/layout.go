@@ -1,6 +1,8 @@
 package compile
 
 import (
+	"slices"
+
 	"github.com/syscage/syscage/bpf"
 )
 
@@ -21,84 +23,93 @@ import (
 //     jump when it is a return, or else through a trampoline (JA); either
 //     is shared by later jumps to the same target that it is near enough.
 //
-// layout returns the program and, for each RET instruction, its value.
-func layout(g *graph, root nodeID, heat []float64) (bpf.Program, map[int]uint32) {
+// layout returns the program and the index of every RET instruction.
+func layout(g *graph, root nodeID, heat []float64) (bpf.Program, []int) {
 	order := g.reachable(root)
-	nodes := append([]node(nil), g.nodes...)
-	heat = append(heat[:len(heat):len(heat)], make([]float64, max(0, len(nodes)-len(heat)))...)
+	nodes := append(make([]node, 0, len(g.nodes)+16), g.nodes...)
+
+	// Per node: the load or AND glued before it, its block, whether it
+	// needs a jump to its successor, and where it was written.
+	type slot struct {
+		claim    nodeID
+		block    int32
+		nearest  int32
+		needGoto bool
+		heat     float64
+	}
+	slots := make([]slot, len(nodes), len(nodes)+16)
+	for i := range slots {
+		slots[i] = slot{claim: noNode, block: -1, nearest: -1}
+		if i < len(heat) {
+			slots[i].heat = heat[i]
+		}
+	}
 
 	// Glue loads and ANDs to their successors.
-	claim := make([]nodeID, len(nodes), len(nodes)+16)
-	for i := range claim {
-		claim[i] = noNode
-	}
-	needGoto := make([]bool, len(nodes), len(nodes)+16)
 	for _, id := range order {
 		n := &nodes[id]
 		if n.kind != kindLoad && n.kind != kindAnd {
 			continue
 		}
 		s := n.t
-		if claim[s] == noNode {
-			claim[s] = id
+		if slots[s].claim == noNode {
+			slots[s].claim = id
 			continue
 		}
 		if k := nodes[s].kind; k == kindJump || k == kindRet {
 			c := nodeID(len(nodes))
 			nodes = append(nodes, nodes[s])
-			claim = append(claim, id)
-			needGoto = append(needGoto, false)
-			heat = append(heat, heat[s])
+			slots = append(slots, slot{claim: id, block: -1, nearest: -1, heat: slots[s].heat})
 			nodes[id].t = c
 			continue
 		}
-		needGoto[id] = true
+		slots[id].needGoto = true
 	}
 
-	// Blocks: a head and the chain of nodes glued to it.
-	blockOf := make([]int32, len(nodes))
-	for i := range blockOf {
-		blockOf[i] = -1
-	}
-	var blocks [][]nodeID
-	heads := append([]nodeID(nil), order...)
-	for id := nodeID(len(g.nodes)); id < nodeID(len(nodes)); id++ {
-		heads = append(heads, id)
-	}
-	for _, id := range heads {
-		if claim[id] != noNode {
-			continue
+	// Blocks: a head and the chain of nodes glued to it, stored flat.
+	members := make([]nodeID, 0, len(nodes))
+	starts := make([]int32, 0, len(order)+1)
+	addBlock := func(id nodeID) {
+		if slots[id].claim != noNode {
+			return
 		}
-		b := []nodeID{id}
+		b := int32(len(starts))
+		starts = append(starts, int32(len(members)))
 		for cur := id; ; {
+			members = append(members, cur)
+			slots[cur].block = b
 			n := &nodes[cur]
-			if (n.kind != kindLoad && n.kind != kindAnd) || needGoto[cur] {
+			if (n.kind != kindLoad && n.kind != kindAnd) || slots[cur].needGoto {
 				break
 			}
 			cur = n.t
-			b = append(b, cur)
 		}
-		for _, x := range b {
-			blockOf[x] = int32(len(blocks))
-		}
-		blocks = append(blocks, b)
 	}
+	for _, id := range order {
+		addBlock(id)
+	}
+	for id := nodeID(len(g.nodes)); id < nodeID(len(nodes)); id++ {
+		addBlock(id)
+	}
+	starts = append(starts, int32(len(members)))
+	block := func(b int32) []nodeID { return members[starts[b]:starts[b+1]] }
+	nblocks := len(starts) - 1
 
 	// Order blocks: reverse postorder, hotter successor visited last.
-	visited := make([]bool, len(blocks))
-	post := make([]int32, 0, len(blocks))
+	visited := make([]bool, nblocks)
+	post := make([]int32, 0, nblocks)
 	var visit func(b int32)
 	visit = func(b int32) {
 		visited[b] = true
-		last := blocks[b][len(blocks[b])-1]
-		n := &nodes[last]
+		bl := block(b)
+		n := &nodes[bl[len(bl)-1]]
 		var succ [2]nodeID
 		ns := 0
 		switch n.kind {
 		case kindJump:
 			// Visit the colder side first so the hotter one lands next;
 			// on a tie the false side (the usual continuation) lands next.
-			if heat[n.t] > heat[n.f] {
+			if slots[n.t].heat > slots[n.f].heat {
 				succ[0], succ[1] = n.f, n.t
 			} else {
 				succ[0], succ[1] = n.t, n.f
@@ -109,77 +120,65 @@ func layout(g *graph, root nodeID, heat []float64) (bpf.Program, map[int]uint32)
 			ns = 1
 		}
 		for _, s := range succ[:ns] {
-			if sb := blockOf[s]; !visited[sb] {
+			if sb := slots[s].block; !visited[sb] {
 				visit(sb)
 			}
 		}
 		post = append(post, b)
 	}
-	visit(blockOf[root])
+	visit(slots[root].block)
 
-	// Write the program backwards. pos is counted from the end: the last
-	// instruction is at 0. nearest[x] is the position of the nearest
-	// instruction that does what node x does (x itself, a copy, or a
-	// trampoline to it).
+	// Write the program backwards. Positions are counted from the end:
+	// the last instruction is at 0. slots[x].nearest is the position of
+	// the nearest instruction that does what node x does (x itself, a
+	// copy, or a trampoline to it).
 	rev := make([]bpf.Instruction, 0, len(nodes)+16)
-	nearest := make([]int, len(nodes))
-	for i := range nearest {
-		nearest[i] = -1
-	}
-	retPos := map[int]uint32{}
-	emit := func(ins bpf.Instruction) int {
+	var retPos []int
+	emit := func(ins bpf.Instruction) int32 {
 		rev = append(rev, ins)
 		if ins.IsReturn() {
-			retPos[len(rev)-1] = ins.K
+			retPos = append(retPos, len(rev)-1)
 		}
-		return len(rev) - 1
+		return int32(len(rev) - 1)
 	}
 	// reach makes target reachable by a conditional jump written next.
 	reach := func(target nodeID) {
-		if len(rev)-nearest[target]-1 <= bpf.MaxConditionalJumpRange {
+		if len(rev)-int(slots[target].nearest)-1 <= bpf.MaxConditionalJumpRange {
 			return
 		}
 		if n := &nodes[target]; n.kind == kindRet {
-			nearest[target] = emit(bpf.Ret(n.k))
+			slots[target].nearest = emit(bpf.Ret(n.k))
 			return
 		}
-		nearest[target] = emit(bpf.Jump(uint32(len(rev) - nearest[target] - 1)))
+		slots[target].nearest = emit(bpf.Jump(uint32(len(rev) - int(slots[target].nearest) - 1)))
 	}
-	for i := 0; i < len(post); i++ { // post is reversed RPO: last block first
-		b := blocks[post[i]]
-		for j := len(b) - 1; j >= 0; j-- {
-			id := b[j]
+	for _, b := range post { // postorder: the last block of the program first
+		bl := block(b)
+		for j := len(bl) - 1; j >= 0; j-- {
+			id := bl[j]
 			n := &nodes[id]
 			switch n.kind {
 			case kindRet:
-				nearest[id] = emit(bpf.Ret(n.k))
+				slots[id].nearest = emit(bpf.Ret(n.k))
 			case kindLoad, kindAnd:
-				if needGoto[id] {
-					if t := &nodes[n.t]; t.kind == kindRet {
-						emit(bpf.Ret(t.k))
-					} else {
-						emit(bpf.Jump(uint32(len(rev) - nearest[n.t] - 1)))
-					}
+				if slots[id].needGoto {
+					emit(bpf.Jump(uint32(len(rev) - int(slots[n.t].nearest) - 1)))
 				}
-				nearest[id] = emit(n.instruction())
+				slots[id].nearest = emit(n.instruction())
 			case kindJump:
 				reach(n.t)
 				reach(n.f)
 				here := len(rev)
 				ins := n.instruction()
-				ins.Jt = uint8(here - nearest[n.t] - 1)
-				ins.Jf = uint8(here - nearest[n.f] - 1)
-				nearest[id] = emit(ins)
+				ins.Jt = uint8(here - int(slots[n.t].nearest) - 1)
+				ins.Jf = uint8(here - int(slots[n.f].nearest) - 1)
+				slots[id].nearest = emit(ins)
 			}
 		}
 	}
-	prog := make(bpf.Program, len(rev))
-	for i, ins := range rev {
-		prog[len(rev)-1-i] = ins
+	slices.Reverse(rev)
+	for i, p := range retPos {
+		retPos[i] = len(rev) - 1 - p
 	}
-	rets := make(map[int]uint32, len(retPos))
-	for p, k := range retPos {
-		rets[len(rev)-1-p] = k
-	}
-	return prog, rets
+	return bpf.Program(rev), retPos
 }

@@ -20,6 +20,11 @@ func split(v uint64) (lo, hi uint32) { return uint32(v), uint32(v >> 32) }
 // cond returns the entry of code that goes to t when c holds and to f
 // otherwise.
 func (l *lowerer) cond(c *cond, t, f nodeID) nodeID {
+	if c.kind != condTrue && c.kind != condFalse {
+		if arg, wide, set, leaves, ok := intervals(c); ok && worthSearching(c, leaves) {
+			return l.piecewise(arg, wide, []piece{{set, t}}, f)
+		}
+	}
 	switch c.kind {
 	case condTrue:
 		return t

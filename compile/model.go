@@ -2,8 +2,6 @@ package compile
 
 import (
 	"fmt"
-	"sort"
-	"sync"
 
 	"github.com/syscage/syscage/arch"
 	"github.com/syscage/syscage/policy"
@@ -14,28 +12,13 @@ import (
 const x32Bit = 0x40000000
 
 // entry is one applicable rule of a syscall's first-match chain.
+// It refers to its condition and rule by index, so that the arena of
+// entries holds no pointers for the garbage collector to follow.
 type entry struct {
-	cond   *cond
-	ret    uint32
-	origin Origin
-}
-
-// archModel is the policy resolved for one accepted architecture: for
-// each syscall number some rule names, the chain of applicable rules in
-// file order, up to and including the first without a condition.
-type archModel struct {
-	a              *arch.Arch
-	defRet, unkRet uint32
-	chains         map[uint32][]entry
-	// points are the numbers with a decision of their own: the table's
-	// and those rules name, sorted.
-	points []uint32
-}
-
-// known reports whether nr is in the arch's table.
-func (am *archModel) known(nr uint32) bool {
-	_, ok := am.a.SyscallName(int(nr))
-	return ok
+	cond int32 // index into archModel.conds; 0 is "always"
+	ret  uint32
+	next int32 // the next entry of the chain in archModel.arena, 0 at the end
+	rule int32 // index into the policy's rules
 }
 
 // group is the part of the filter behind one AUDIT_ARCH value: one
@@ -45,7 +28,6 @@ type group struct {
 	audit   uint32
 	members []*arch.Arch // every arch with this value, accepted or not
 	models  []*archModel // accepted ones, indexed like members (nil if not accepted)
-	scale   float64      // weight of this group's syscalls relative to the mix
 	regions []region     // the number ranges of each member
 }
 
@@ -64,6 +46,8 @@ type model struct {
 	badArch uint32
 	freq    map[string]float64
 	bundled bool // freq is the bundled mix
+	// scratch holds a chain while its code is built.
+	scratch []entry
 	// runCount and uncond are measured when the whole policy is built
 	// into one graph (see Stats).
 	runCount, uncond int
@@ -107,22 +91,18 @@ func newModel(p *policy.Policy, opts Options) (*model, error) {
 	m.addOrigin(m.badArch, Origin{Kind: FromBadArch})
 
 	byAudit := map[uint32]*group{}
-	for i, a := range accepted {
+	ap := newApplier(opts.Env)
+	ids := targetIDs(p.Rules)
+	for _, a := range accepted {
 		g := byAudit[a.AuditArch]
 		if g == nil {
 			g = &group{audit: a.AuditArch, members: arch.ByAuditArch(a.AuditArch)}
 			g.models = make([]*archModel, len(g.members))
 			g.regions = regionsOf(g.members)
-			g.scale = 1
-			if i > 0 {
-				// Processes of the other architectures are rare on a
-				// machine of the first.
-				g.scale = 0.01
-			}
 			byAudit[a.AuditArch] = g
 			m.groups = append(m.groups, g)
 		}
-		am, err := m.resolveArch(a, opts.Env)
+		am, err := m.resolveArch(a, ap, ids)
 		if err != nil {
 			return nil, err
 		}
@@ -216,23 +196,6 @@ func regionsOf(members []*arch.Arch) []region {
 	}
 }
 
-// tables caches each architecture's syscall numbers, sorted.
-var tables sync.Map // *arch.Arch -> []uint32
-
-func tableNumbers(a *arch.Arch) []uint32 {
-	if v, ok := tables.Load(a); ok {
-		return v.([]uint32)
-	}
-	scs := a.Syscalls()
-	nrs := make([]uint32, len(scs))
-	for i, s := range scs {
-		nrs[i] = uint32(s.Nr)
-	}
-	sort.Slice(nrs, func(i, j int) bool { return nrs[i] < nrs[j] })
-	v, _ := tables.LoadOrStore(a, nrs)
-	return v.([]uint32)
-}
-
 // actionRet converts an action to the seccomp return value on a, or the
 // fallback's when the action is unset.
 func actionRet(act policy.Action, a *arch.Arch, fallback policy.Action) (uint32, error) {
@@ -240,104 +203,4 @@ func actionRet(act policy.Action, a *arch.Arch, fallback policy.Action) (uint32,
 		act = fallback
 	}
 	return act.Ret(a)
-}
-
-// resolveArch resolves every rule of the policy for one architecture.
-func (m *model) resolveArch(a *arch.Arch, env policy.Env) (*archModel, error) {
-	p := m.p
-	am := &archModel{a: a, chains: map[uint32][]entry{}}
-	if p.Default.Kind == 0 {
-		return nil, fmt.Errorf("compile: the policy has no default action")
-	}
-	var err error
-	if am.defRet, err = actionRet(p.Default, a, policy.Action{}); err != nil {
-		return nil, fmt.Errorf("compile: default action on %s: %w", a.Name, err)
-	}
-	enosys := policy.Action{Kind: policy.Errno, ErrnoName: "ENOSYS"}
-	if am.unkRet, err = actionRet(p.Unknown, a, enosys); err != nil {
-		return nil, fmt.Errorf("compile: unknown-syscall action on %s: %w", a.Name, err)
-	}
-	m.addOrigin(am.defRet, Origin{Kind: FromDefault})
-	m.addOrigin(am.unkRet, Origin{Kind: FromUnknown})
-	res := resolver{arch: a}
-	// closed marks numbers whose chain already ends in a rule without
-	// condition: later rules cannot apply to them.
-	closed := map[uint32]bool{}
-	var extra []uint32
-	for _, r := range p.Rules {
-		if !r.AppliesOn(a, env) {
-			continue
-		}
-		nrs := m.targetNumbers(r, a)
-		if len(nrs) == 0 {
-			continue
-		}
-		ret, err := actionRet(r.Action, a, policy.Action{})
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", r.Pos, err)
-		}
-		origin := Origin{Kind: FromRule, Rule: r}
-		m.addOrigin(ret, origin)
-		for _, nr := range nrs {
-			if closed[nr] {
-				continue
-			}
-			name, _ := a.SyscallName(int(nr))
-			c, err := res.resolve(r.When, name)
-			if err != nil {
-				return nil, err
-			}
-			if c.kind == condFalse {
-				continue
-			}
-			if _, seen := am.chains[nr]; !seen && !am.known(nr) {
-				extra = append(extra, nr)
-			}
-			am.chains[nr] = append(am.chains[nr], entry{cond: c, ret: ret, origin: origin})
-			if c.kind == condTrue {
-				closed[nr] = true
-			}
-		}
-	}
-	table := tableNumbers(a)
-	if len(extra) == 0 {
-		am.points = table
-	} else {
-		am.points = append(append(make([]uint32, 0, len(table)+len(extra)), table...), extra...)
-		sort.Slice(am.points, func(i, j int) bool { return am.points[i] < am.points[j] })
-	}
-	return am, nil
-}
-
-// targetNumbers returns the numbers a rule names on a, without
-// duplicates, in the order named, as policy.Target.Syscalls finds them.
-func (m *model) targetNumbers(r *policy.Rule, a *arch.Arch) []uint32 {
-	var out []uint32
-	add := func(nr int) {
-		if nr < 0 {
-			return // a negative number names nothing (policy.Evaluate)
-		}
-		for _, x := range out {
-			if x == uint32(nr) {
-				return
-			}
-		}
-		out = append(out, uint32(nr))
-	}
-	for _, t := range r.Syscalls {
-		if t.Arch != "" && t.Arch != a.Name {
-			continue
-		}
-		if t.Group != "" || t.HasNr {
-			for _, sc := range t.Syscalls(a) {
-				add(sc.Nr)
-			}
-			continue
-		}
-		// A plain name, the common case, without Syscalls' allocation.
-		if nr, ok := a.Lookup(t.Name); ok {
-			add(nr)
-		}
-	}
-	return out
 }

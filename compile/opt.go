@@ -50,12 +50,39 @@ type optimiser struct {
 	index [bpf.SeccompDataSize / 4]int8
 }
 
-func newOptimiser(g *graph, root nodeID) *optimiser {
+// optimise threads the code reachable from roots to a fixed point and
+// returns the rebuilt graph with, for each node of g, where it went
+// (noNode for nodes not reachable from roots).
+func optimise(g *graph, roots []nodeID) (*graph, []nodeID) {
+	total := make([]nodeID, len(g.nodes))
+	for i := range total {
+		total[i] = nodeID(i)
+	}
+	for round := 0; round < 4; round++ {
+		o := newOptimiser(g, roots)
+		if !o.thread(roots) && round > 0 {
+			break
+		}
+		ng, remap := rebuild(g, roots)
+		for i, id := range total {
+			if id != noNode {
+				total[i] = remap[id]
+			}
+		}
+		for i, r := range roots {
+			roots[i] = remap[r]
+		}
+		g = ng
+	}
+	return g, total
+}
+
+func newOptimiser(g *graph, roots []nodeID) *optimiser {
 	o := &optimiser{g: g}
 	for i := range o.index {
 		o.index[i] = -1
 	}
-	for _, id := range g.reachable(root) {
+	for _, id := range g.reachable(roots...) {
 		n := &g.nodes[id]
 		if n.kind == kindLoad && o.index[n.k/4] < 0 {
 			o.index[n.k/4] = int8(len(o.words))
@@ -240,9 +267,9 @@ func (f *fact) tighten() {
 
 // thread redirects edges past loads and tests that the facts on the edge
 // make useless. It reports whether any edge moved.
-func (o *optimiser) thread(root nodeID) bool {
+func (o *optimiser) thread(roots []nodeID) bool {
 	g := o.g
-	order := g.reachable(root)
+	order := g.reachable(roots...)
 	states := make([]state, len(g.nodes))
 	have := make([]bool, len(g.nodes))
 	buf := make([]fact, len(o.words)*(len(order)+3))
@@ -251,11 +278,18 @@ func (o *optimiser) thread(root nodeID) bool {
 		buf = buf[len(o.words):]
 		return s
 	}
-	states[root] = alloc()
-	for i := range states[root].facts {
-		states[root].facts[i] = unknownFact
+	// Code is entered from the search tree knowing nothing of the
+	// arguments.
+	for _, root := range roots {
+		if have[root] {
+			continue
+		}
+		states[root] = alloc()
+		for i := range states[root].facts {
+			states[root].facts[i] = unknownFact
+		}
+		have[root] = true
 	}
-	have[root] = true
 	out, best := alloc(), alloc()
 	changed := false
 
@@ -370,12 +404,13 @@ func (o *optimiser) follow(target nodeID, s, best *state) nodeID {
 	}
 }
 
-// rebuildMap copies the graph reachable from root into a fresh graph through
-// the hash-consing builder: unreachable nodes disappear and nodes that
-// threading made equal merge. It also returns where each old node went (noNode: dropped).
-func rebuildMap(g *graph, root nodeID) (*graph, nodeID, []nodeID) {
-	ng := &graph{cons: make(map[node]nodeID, len(g.nodes))}
-	order := g.reachable(root)
+// rebuild copies the graph reachable from roots into a fresh graph
+// through the hash-consing builder: unreachable nodes disappear and nodes
+// that threading made equal merge. It returns where each old node went
+// (noNode: dropped).
+func rebuild(g *graph, roots []nodeID) (*graph, []nodeID) {
+	ng := newGraph(len(g.nodes))
+	order := g.reachable(roots...)
 	remap := make([]nodeID, len(g.nodes))
 	for i := range remap {
 		remap[i] = noNode
@@ -394,5 +429,5 @@ func rebuildMap(g *graph, root nodeID) (*graph, nodeID, []nodeID) {
 			remap[id] = ng.jump(n.op, n.k, remap[n.t], remap[n.f])
 		}
 	}
-	return ng, remap[root], remap
+	return ng, remap
 }

@@ -1,6 +1,7 @@
 package compile
 
 import (
+	"slices"
 	"sort"
 
 	"github.com/syscage/syscage/bpf"
@@ -28,36 +29,66 @@ const tinyWeight = 1e-9
 
 // program compiles the filter deciding the inputs own names (all when own
 // is nil) and returns it with the origins of its RET instructions.
+//
+// It works in two phases. First the decision code of every number is
+// built and optimised on its own: that is where the arguments are
+// tested, and what the optimiser can improve. Runs are formed from the
+// optimised code, so numbers whose code became equal share a run. Then the
+// search trees and the arch dispatch are built over the runs.
 func (m *model) program(own *ownership) (bpf.Program, map[int][]Origin) {
-	g := newGraph()
+	g := newGraph(256)
 	l := &lowerer{g: g, big: m.big}
 	allow := g.ret(bpf.RetAllow)
-	next := g.ret(m.badArch)
-	if own != nil && !own.badArch {
-		next = allow
-	}
-	var heat []float64
-	for gi := len(m.groups) - 1; gi >= 0; gi-- {
-		grp := m.groups[gi]
+	groupRuns := make([][]run, len(m.groups))
+	var roots []nodeID
+	seen := map[nodeID]bool{}
+	conditional := false
+	for gi, grp := range m.groups {
 		sp := spanAll
 		if own != nil {
 			sp = own.spans[gi]
 		}
 		runs, uncond := m.runs(g, l, grp, sp, allow)
 		if own == nil {
-			m.runCount += len(runs)
 			m.uncond += uncond
 		}
-		tree := searchTree(g, runs)
+		for _, r := range runs {
+			if !seen[r.code] {
+				seen[r.code] = true
+				roots = append(roots, r.code)
+				conditional = conditional || g.nodes[r.code].kind != kindRet
+			}
+		}
+		groupRuns[gi] = runs
+	}
+	if conditional {
+		var remap []nodeID
+		g, remap = optimise(g, roots)
+		for gi, runs := range groupRuns {
+			groupRuns[gi] = remapRuns(g, runs, remap)
+		}
+	}
+
+	next := g.ret(m.badArch)
+	if own != nil && !own.badArch {
+		next = g.ret(bpf.RetAllow)
+	}
+	var heat []float64
+	for gi := len(m.groups) - 1; gi >= 0; gi-- {
+		runs := groupRuns[gi]
+		if own == nil {
+			m.runCount += len(runs)
+		}
+		tree := searchTree(g, runs, gi == 0)
 		heat = noteHeat(g, heat, runs, tree)
-		next = g.jump(bpf.JmpJEQ, grp.audit, g.load(bpf.OffsetNr, tree), next)
+		next = g.jump(bpf.JmpJEQ, m.groups[gi].audit, g.load(bpf.OffsetNr, tree), next)
 	}
 	root := g.load(bpf.OffsetArch, next)
 	heat = append(heat, make([]float64, len(g.nodes)-len(heat))...)
-	g, root, heat = optimiseWithHeat(g, root, heat)
 	prog, rets := layout(g, root, heat)
 	origins := make(map[int][]Origin, len(rets))
-	for idx, k := range rets {
+	for _, idx := range rets {
+		k := prog[idx].K
 		if own != nil && k == bpf.RetAllow {
 			origins[idx] = append([]Origin{{Kind: FromElsewhere}}, m.retOrigins[k]...)
 			continue
@@ -67,72 +98,130 @@ func (m *model) program(own *ownership) (bpf.Program, map[int][]Origin) {
 	return prog, origins
 }
 
+// remapRuns moves runs to the optimised graph: their codes are renamed,
+// rets are looked up again, and neighbours whose code became equal merge.
+func remapRuns(g *graph, runs []run, remap []nodeID) []run {
+	out := runs[:0]
+	for _, r := range runs {
+		r.code = remap[r.code]
+		if n := len(out); n > 0 && out[n-1].code == r.code {
+			out[n-1].hi = r.hi
+			out[n-1].weight += r.weight
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// runBuilder collects runs: adjacent segments with the same code merge.
+type runBuilder struct {
+	out   []run
+	own   span // the numbers this filter decides; the rest go to allow
+	all   bool // own is every number
+	allow nodeID
+}
+
+func (b *runBuilder) add(lo, hi uint64, code nodeID, w float64) {
+	if n := len(b.out); n > 0 && b.out[n-1].code == code && uint64(b.out[n-1].hi)+1 == lo {
+		b.out[n-1].hi = uint32(hi)
+		b.out[n-1].weight += w
+		return
+	}
+	b.out = append(b.out, run{lo: uint32(lo), hi: uint32(hi), code: code, weight: w})
+}
+
+// addOwned adds a segment, sending the part outside own to allow.
+func (b *runBuilder) addOwned(lo, hi uint64, code nodeID, w float64) {
+	if b.all {
+		b.add(lo, hi, code, w)
+		return
+	}
+	own := b.own
+	if own.lo > own.hi || hi < own.lo || lo > own.hi {
+		b.add(lo, hi, b.allow, tinyWeight)
+		return
+	}
+	if lo < own.lo {
+		b.add(lo, own.lo-1, b.allow, tinyWeight)
+		lo = own.lo
+	}
+	end := min(hi, own.hi)
+	b.add(lo, end, code, w)
+	if hi > end {
+		b.add(end+1, hi, b.allow, tinyWeight)
+	}
+}
+
 // runs lists the runs of one group's number space. Numbers outside own
 // go to allow. It also counts the known syscalls allowed whatever their
 // arguments.
 func (m *model) runs(g *graph, l *lowerer, grp *group, own span, allow nodeID) (out []run, uncond int) {
-	add := func(lo, hi uint64, code nodeID, w float64) {
-		if n := len(out); n > 0 && out[n-1].code == code && uint64(out[n-1].hi)+1 == lo {
-			out[n-1].hi = uint32(hi)
-			out[n-1].weight += w
-			return
-		}
-		out = append(out, run{lo: uint32(lo), hi: uint32(hi), code: code, weight: w})
-	}
-	// addOwned adds a segment, sending the part outside own to allow.
-	addOwned := func(lo, hi uint64, code nodeID, w float64) {
-		if own.lo > own.hi || hi < own.lo || lo > own.hi {
-			add(lo, hi, allow, tinyWeight)
-			return
-		}
-		if lo < own.lo {
-			add(lo, own.lo-1, allow, tinyWeight)
-			lo = own.lo
-		}
-		end := min(hi, own.hi)
-		add(lo, end, code, w)
-		if hi > end {
-			add(end+1, hi, allow, tinyWeight)
+	b := &runBuilder{own: own, all: own == spanAll, allow: allow}
+	size := 8
+	for _, am := range grp.models {
+		if am != nil {
+			size += len(am.tab.nrs) + len(am.extraNrs)
 		}
 	}
+	b.out = make([]run, 0, size/2)
 	bad := g.ret(m.badArch)
 	for _, rg := range grp.regions {
 		am := grp.models[rg.member]
 		if am == nil {
-			addOwned(uint64(rg.lo), uint64(rg.hi), bad, tinyWeight)
+			b.addOwned(uint64(rg.lo), uint64(rg.hi), bad, tinyWeight)
 			continue
 		}
+		// The frequencies describe the first architecture; processes of
+		// the others are rare on its machines, so their syscalls weigh
+		// little next to its own (the trees of other AUDIT_ARCH values
+		// are built on their own, where only relative weights count).
 		scale := 1.0
 		if grp != m.groups[0] || am != firstModel(grp) {
-			scale = 0.01
+			scale = 1e-3
 		}
 		unk := g.ret(am.unkRet)
-		pts := am.points
-		start := sort.Search(len(pts), func(i int) bool { return pts[i] >= rg.lo })
 		cur := uint64(rg.lo)
-		for _, p := range pts[start:] {
-			if p > rg.hi {
+		tab := am.tab
+		ti := sort.Search(len(tab.nrs), func(i int) bool { return tab.nrs[i] >= rg.lo })
+		xi := sort.Search(len(am.extraNrs), func(i int) bool { return am.extraNrs[i] >= rg.lo })
+		for {
+			// The next number with a decision of its own: from the table
+			// or named by a rule.
+			tnr, xnr := uint64(1)<<32, uint64(1)<<32
+			if ti < len(tab.nrs) {
+				tnr = uint64(tab.nrs[ti])
+			}
+			if xi < len(am.extraNrs) {
+				xnr = uint64(am.extraNrs[xi])
+			}
+			nr := min(tnr, xnr)
+			if nr > uint64(rg.hi) {
 				break
 			}
-			if uint64(p) > cur {
-				addOwned(cur, uint64(p)-1, unk, tinyWeight)
+			if nr > cur {
+				b.addOwned(cur, nr-1, unk, tinyWeight)
 			}
+			known := tnr < xnr
 			w := tinyWeight
-			code := m.code(g, l, am, p)
-			if name, ok := am.a.SyscallName(int(p)); ok {
-				w += m.freq[name] * scale
-				if code == allow {
-					uncond++
-				}
+			if known {
+				w += m.weight(tab, ti) * scale
+				ti++
+			} else {
+				xi++
 			}
-			addOwned(uint64(p), uint64(p), code, w)
-			cur = uint64(p) + 1
+			code := m.code(g, l, am, uint32(nr), known)
+			if known && code == allow {
+				uncond++
+			}
+			b.addOwned(nr, nr, code, w)
+			cur = nr + 1
 		}
 		if cur <= uint64(rg.hi) {
-			addOwned(cur, uint64(rg.hi), unk, tinyWeight)
+			b.addOwned(cur, uint64(rg.hi), unk, tinyWeight)
 		}
 	}
-	return out, uncond
+	return b.out, uncond
 }
 
 // firstModel is the first accepted architecture of a group, the one the
@@ -148,15 +237,45 @@ func firstModel(grp *group) *archModel {
 
 // code builds the first-match chain of syscall nr: each applicable rule's
 // condition, in order, the fallback action last.
-func (m *model) code(g *graph, l *lowerer, am *archModel, nr uint32) nodeID {
+func (m *model) code(g *graph, l *lowerer, am *archModel, nr uint32, known bool) nodeID {
 	fb := am.unkRet
-	if am.known(nr) {
+	if known {
 		fb = am.defRet
 	}
+	// Most syscalls have no rule or one without condition.
+	cl := am.links(nr)
+	if cl.first == 0 {
+		return g.ret(fb)
+	}
+	if e := &am.arena[cl.first]; e.cond == 0 {
+		return g.ret(e.ret)
+	}
 	next := g.ret(fb)
-	ch := am.chains[nr]
-	for i := len(ch) - 1; i >= 0; i-- {
-		next = l.cond(ch[i].cond, g.ret(ch[i].ret), next)
+	ch, _ := am.chain(nr, m.scratch[:0])
+	m.scratch = ch
+	for i := len(ch) - 1; i >= 0; {
+		// Rules whose conditions are range sets on one argument are
+		// searched together.
+		arg, wide, set, _, ok := intervals(am.conds[ch[i].cond])
+		if ok && i > 0 {
+			pieces := []piece{{set, g.ret(ch[i].ret)}}
+			j := i - 1
+			for ; j >= 0; j-- {
+				a, w, s, _, ok := intervals(am.conds[ch[j].cond])
+				if !ok || a != arg || w != wide {
+					break
+				}
+				pieces = append(pieces, piece{s, g.ret(ch[j].ret)})
+			}
+			if len(pieces) >= 3 {
+				slices.Reverse(pieces)
+				next = l.piecewise(arg, wide, pieces, next)
+				i = j
+				continue
+			}
+		}
+		next = l.cond(am.conds[ch[i].cond], g.ret(ch[i].ret), next)
+		i--
 	}
 	return next
 }
@@ -181,22 +300,10 @@ func noteHeat(g *graph, heat []float64, runs []run, root nodeID) []float64 {
 	return heat
 }
 
-// optimiseWithHeat runs the optimiser and carries the heat of nodes over
-// to the rebuilt graph.
-func optimiseWithHeat(g *graph, root nodeID, heat []float64) (*graph, nodeID, []float64) {
-	for round := 0; round < 4; round++ {
-		o := newOptimiser(g, root)
-		if !o.thread(root) {
-			break
-		}
-		ng, nroot, remap := rebuildMap(g, root)
-		nh := make([]float64, len(ng.nodes))
-		for id, to := range remap {
-			if to >= 0 && id < len(heat) {
-				nh[to] += heat[id]
-			}
-		}
-		g, root, heat = ng, nroot, nh
+// weight returns the frequency of syscall i of a table.
+func (m *model) weight(tab *table, i int) float64 {
+	if m.bundled {
+		return tab.bundled[i]
 	}
-	return g, root, heat
+	return m.freq[tab.names[i]]
 }

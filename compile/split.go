@@ -58,7 +58,7 @@ type runCost struct {
 // expected to need: a test in the search tree plus its decision code,
 // counted once however many runs share it.
 func (m *model) runCosts() []runCost {
-	g := newGraph()
+	g := newGraph(256)
 	l := &lowerer{g: g, big: m.big}
 	allow := g.ret(bpf.RetAllow)
 	var out []runCost

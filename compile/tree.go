@@ -3,7 +3,7 @@ package compile
 import (
 	"math"
 	"math/bits"
-	"sort"
+	"sync"
 
 	"github.com/syscage/syscage/bpf"
 )
@@ -17,183 +17,281 @@ type run struct {
 	weight float64 // share of syscalls expected to fall in the run
 }
 
-// maxDPRuns bounds the runs searched with the quadratic optimal-tree
-// algorithm; beyond it the tree is built by weight bisection.
-const maxDPRuns = 512
+// The search tree is built in two tiers, so that compiling stays fast
+// while hot syscalls get the tree an optimal algorithm would give them.
+// Runs that carry at least hotShare of the weight are items of their own;
+// the cold runs between two hot ones form one item, a block. An optimal
+// alphabetic tree is computed over the items (Knuth's O(n^2) dynamic
+// programme, valid for these costs by Yao's quadrangle inequality), and
+// each block is searched by a balanced tree. Both tiers replace a subtree
+// by a chain of JEQ tests where a run is interrupted by a few single
+// numbers: that decides the holes and the background with fewer
+// comparisons than any alphabetic tree.
+const (
+	hotShare = 1.0 / 512
+	// maxItems bounds the dynamic programme; with more hot runs than this
+	// (a flat frequency profile) the items are split by weight bisection.
+	maxItems = 96
+	// maxHoles bounds the JEQ chains considered.
+	maxHoles = 3
+)
 
-// searchTree builds the code that finds the run of the number in A. The
-// tree is an optimal alphabetic tree over the runs for their weights
-// (Knuth's O(n^2) dynamic programme, valid for these costs by Yao's
-// quadrangle inequality), with JGE tests at its inner nodes; a subtree
-// whose runs are one decision with a few single-number holes becomes a
-// chain of JEQ tests, which decides the holes and the background with
-// fewer comparisons than any alphabetic tree. The depth of the tree is
-// kept within depthLimit(len(runs)): if the weights make it deeper, they
-// are flattened towards uniform until it fits.
-func searchTree(g *graph, runs []run) nodeID {
-	if len(runs) == 1 {
-		return runs[0].code
-	}
-	limit := depthLimit(len(runs))
-	w := make([]float64, len(runs))
-	var total float64
-	for _, r := range runs {
-		total += r.weight
-	}
-	for _, floor := range []float64{0, 0.05, 0.2, 0.5, 1, 4, 64} {
-		for i, r := range runs {
-			w[i] = r.weight + floor*total/float64(len(runs))
-		}
-		t := newTreeBuilder(runs, w)
-		if t.depth(0, len(runs)-1) <= limit {
-			return t.emit(g, 0, len(runs)-1)
-		}
-	}
-	// Equal weights give a balanced tree, which always fits.
-	for i := range w {
-		w[i] = 1
-	}
-	t := newTreeBuilder(runs, w)
-	return t.emit(g, 0, len(runs)-1)
-}
+// blockFloors are the weights blocks are given in turn, in multiples of
+// their share of the runs, until the tree is shallow enough.
+var blockFloors = []float64{0.5, 2, 16}
 
 // depthLimit is the most comparisons the search tree may make for n runs:
-// two more than a balanced tree.
+// two more than a balanced tree, about what a binary tree over every
+// syscall with a rule (as libseccomp builds) makes.
 func depthLimit(n int) int {
 	return bits.Len(uint(n-1)) + 2
 }
 
-// treeBuilder holds the chosen shape of the tree over runs.
-type treeBuilder struct {
-	runs []run
-	w    []float64
-	pre  []float64 // prefix sums of w
-	n    int
-	cost []float64 // cost[i*n+j]: weighted comparisons of the best tree over runs i..j
-	root []int32   // root[i*n+j]: last run of the left subtree
-	// hole[i*n+j] >= 0 when runs i..j are best decided by a JEQ chain
-	hole []int8
+// item is a leaf of the optimal tier: one hot run, or a block of cold
+// runs.
+type item struct {
+	first, last int     // runs covered
+	w           float64 // weight the tree is optimised for
+	depth       int     // comparisons inside the item
 }
 
-func newTreeBuilder(runs []run, w []float64) *treeBuilder {
-	n := len(runs)
-	t := &treeBuilder{runs: runs, w: w, n: n, pre: make([]float64, n+1)}
-	for i, x := range w {
-		t.pre[i+1] = t.pre[i] + x
+// searchTree builds the code that finds the run of the number in A. With
+// optimal unset, as for the architectures other than the first, whose
+// syscalls are rare, it spends no time on the optimal tier: every run is
+// an item and the tree bisects their weights.
+func searchTree(g *graph, runs []run, optimal bool) nodeID {
+	if len(runs) == 1 {
+		return runs[0].code
 	}
-	if n <= maxDPRuns {
-		t.optimal()
+	t := treeBuilder{runs: runs}
+	var total float64
+	for _, r := range runs {
+		total += r.weight
+	}
+	if optimal {
+		t.makeItems(total * hotShare)
 	} else {
-		t.bisect()
+		t.items = make([]item, len(runs))
+		for i := range runs {
+			t.items[i] = item{first: i, last: i}
+		}
 	}
-	return t
+	limit := depthLimit(len(runs))
+	// Blocks weigh almost nothing, so an optimal tree sinks them deep;
+	// raise their weight until the deepest path is within the limit.
+	for _, floor := range blockFloors {
+		t.weigh(total, floor)
+		if optimal {
+			t.shape()
+		} else {
+			t.m = len(t.items)
+		}
+		if t.depth(0, len(t.items)-1) <= limit {
+			return t.emit(g, 0, len(t.items)-1)
+		}
+	}
+	// Equal weights give a balanced tree, which always fits.
+	return balanced(g, runs, 0, len(runs)-1)
+}
+
+// treeBuilder holds the runs, the items over them and the chosen shape.
+type treeBuilder struct {
+	runs  []run
+	items []item
+	pre   []float64 // prefix sums of item weights
+	m     int
+	cost  []float64 // cost[i*m+j]: weighted comparisons of the best tree over items i..j
+	root  []int16   // root[i*m+j]: last item of the left subtree
+	chain []bool    // chain[i*m+j]: items i..j are best decided by a JEQ chain
+}
+
+func (t *treeBuilder) makeItems(hot float64) {
+	n := len(t.runs)
+	t.items = make([]item, 0, min(n, 2*maxItems))
+	for i := 0; i < n; {
+		if t.runs[i].weight >= hot {
+			t.items = append(t.items, item{first: i, last: i})
+			i++
+			continue
+		}
+		j := i
+		for j+1 < n && t.runs[j+1].weight < hot {
+			j++
+		}
+		t.items = append(t.items, item{first: i, last: j, depth: balancedDepth(t.runs, i, j)})
+		i = j + 1
+	}
+}
+
+// weigh sets the item weights: hot runs weigh what they carry; a block
+// weighs at least floor times its share of the runs.
+func (t *treeBuilder) weigh(total, floor float64) {
+	perRun := floor * total / float64(len(t.runs))
+	t.pre = t.pre[:0]
+	t.pre = append(t.pre, 0)
+	for k := range t.items {
+		it := &t.items[k]
+		var w float64
+		for i := it.first; i <= it.last; i++ {
+			w += t.runs[i].weight
+		}
+		if it.first != it.last || w < total*hotShare {
+			w = max(w, perRun*float64(it.last-it.first+1))
+		}
+		it.w = w
+		t.pre = append(t.pre, t.pre[k]+w)
+	}
 }
 
 func (t *treeBuilder) weight(i, j int) float64 { return t.pre[j+1] - t.pre[i] }
 
-// optimal fills cost and root with Knuth's algorithm, and marks the
-// intervals a JEQ chain decides more cheaply.
-func (t *treeBuilder) optimal() {
-	n := t.n
-	t.cost = make([]float64, n*n)
-	t.root = make([]int32, n*n)
-	t.hole = make([]int8, n*n)
-	for i := range t.hole {
-		t.hole[i] = -1
+// dpPool recycles the dynamic programme's tables.
+var dpPool = sync.Pool{New: func() any { return new(dpTables) }}
+
+type dpTables struct {
+	cost  []float64
+	root  []int16
+	chain []bool
+}
+
+// shape chooses the tree over the items: optimal when they are few
+// enough, weight-balanced otherwise.
+func (t *treeBuilder) shape() {
+	m := len(t.items)
+	t.m = m
+	if m > maxItems {
+		t.root, t.cost, t.chain = nil, nil, nil
+		return
 	}
-	for i := 0; i < n; i++ {
-		t.root[i*n+i] = int32(i)
+	tab := dpPool.Get().(*dpTables)
+	defer dpPool.Put(tab)
+	if cap(tab.cost) < m*m {
+		tab.cost = make([]float64, m*m)
+		tab.root = make([]int16, m*m)
+		tab.chain = make([]bool, m*m)
 	}
-	for length := 2; length <= n; length++ {
-		for i := 0; i+length-1 < n; i++ {
+	cost, root, chain := tab.cost[:m*m], tab.root[:m*m], tab.chain[:m*m]
+	for i := 0; i < m; i++ {
+		cost[i*m+i] = 0
+		root[i*m+i] = int16(i)
+		chain[i*m+i] = false
+	}
+	for length := 2; length <= m; length++ {
+		for i := 0; i+length-1 < m; i++ {
 			j := i + length - 1
-			lo := int(t.root[i*n+j-1])
-			hi := min(int(t.root[(i+1)*n+j]), j-1)
+			lo := int(root[i*m+j-1])
+			hi := min(int(root[(i+1)*m+j]), j-1)
 			best, bestK := math.Inf(1), lo
 			for k := lo; k <= hi; k++ {
-				if c := t.cost[i*n+k] + t.cost[(k+1)*n+j]; c < best {
+				if c := cost[i*m+k] + cost[(k+1)*m+j]; c < best {
 					best, bestK = c, k
 				}
 			}
-			t.cost[i*n+j] = best + t.weight(i, j)
-			t.root[i*n+j] = int32(bestK)
-			if c, ok := t.chainCost(i, j); ok && c < t.cost[i*n+j] {
-				t.cost[i*n+j] = c
-				t.hole[i*n+j] = 1
+			cost[i*m+j] = best + t.weight(i, j)
+			root[i*m+j] = int16(bestK)
+			chain[i*m+j] = false
+			if length <= 2*maxHoles+1 {
+				if c, ok := t.chainCost(i, j); ok && c < cost[i*m+j] {
+					cost[i*m+j] = c
+					chain[i*m+j] = true
+				}
 			}
 		}
 	}
+	// Keep copies: the tables go back to the pool.
+	t.root = append(t.root[:0], root...)
+	t.chain = append(t.chain[:0], chain...)
+	t.cost = nil
 }
 
-// maxHoles bounds the JEQ chains considered.
-const maxHoles = 3
+// single returns the code of an item that is one run of one number, or
+// noNode.
+func (t *treeBuilder) code(it *item) nodeID {
+	if it.first != it.last {
+		return noNode
+	}
+	return t.runs[it.first].code
+}
 
-// chainCost returns the cost of deciding runs i..j with a chain of JEQ
-// tests: possible when runs i and j and every run between that is not a
-// single number share one decision (the background) and at most maxHoles
-// single numbers differ. Holes are tested hottest first.
+// chainCost returns the cost of deciding items i..j with a chain of JEQ
+// tests: possible when items i and j and every item between that is not
+// a single number share one decision (the background) and at most
+// maxHoles single numbers differ. Holes are tested hottest first.
 func (t *treeBuilder) chainCost(i, j int) (float64, bool) {
-	if j-i < 2 || j-i > 2*maxHoles || t.runs[i].code != t.runs[j].code {
+	bg := t.code(&t.items[i])
+	if j-i < 2 || bg == noNode || t.code(&t.items[j]) != bg {
 		return 0, false
 	}
-	bg := t.runs[i].code
 	var holes [maxHoles]float64
 	nh := 0
 	var bgWeight float64
 	for k := i; k <= j; k++ {
-		r := &t.runs[k]
-		if r.code == bg {
-			bgWeight += t.w[k]
+		it := &t.items[k]
+		c := t.code(it)
+		if c == bg {
+			bgWeight += it.w
 			continue
 		}
-		if r.lo != r.hi || nh == maxHoles {
+		if c == noNode || t.runs[it.first].lo != t.runs[it.first].hi || nh == maxHoles {
 			return 0, false
 		}
-		holes[nh] = t.w[k]
+		holes[nh] = it.w
 		nh++
 	}
-	h := holes[:nh]
-	sort.Sort(sort.Reverse(sort.Float64Slice(h)))
+	sortDesc(holes[:nh])
 	c := bgWeight * float64(nh)
-	for k, x := range h {
+	for k, x := range holes[:nh] {
 		c += x * float64(k+1)
 	}
 	return c, true
 }
 
-// bisect chooses each root so that the two sides weigh as nearly the same
-// as possible (Mehlhorn's approximation), for trees too big for optimal.
-func (t *treeBuilder) bisect() {
-	t.root = nil
+// sortDesc sorts a few numbers, largest first.
+func sortDesc(x []float64) {
+	for i := 1; i < len(x); i++ {
+		for j := i; j > 0 && x[j] > x[j-1]; j-- {
+			x[j], x[j-1] = x[j-1], x[j]
+		}
+	}
 }
 
+// split returns the last item of the left subtree over items i..j.
 func (t *treeBuilder) split(i, j int) int {
 	if t.root != nil {
-		return int(t.root[i*t.n+j])
+		return int(t.root[i*t.m+j])
 	}
+	// Weight bisection (Mehlhorn's approximation).
 	half := (t.pre[i] + t.pre[j+1]) / 2
-	k := sort.Search(j-i, func(x int) bool { return t.pre[i+x+1] >= half }) + i
-	// k is the first run whose end reaches half; the split is after k or
-	// before it, whichever balances better, within i..j-1.
-	if k > i && half-t.pre[k] < t.pre[k+1]-half {
-		k--
+	lo, hi := i, j-1
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if t.pre[mid+1] < half {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
 	}
-	return min(max(k, i), j-1)
+	if lo > i && half-t.pre[lo] < t.pre[lo+1]-half {
+		lo--
+	}
+	return lo
 }
 
 func (t *treeBuilder) isChain(i, j int) bool {
-	return t.hole != nil && t.hole[i*t.n+j] >= 0
+	return t.chain != nil && t.chain[i*t.m+j]
 }
 
-// depth returns the most comparisons on a path of the tree over i..j.
+// depth returns the most comparisons on a path of the tree over items
+// i..j.
 func (t *treeBuilder) depth(i, j int) int {
 	if i == j {
-		return 0
+		return t.items[i].depth
 	}
 	if t.isChain(i, j) {
+		bg := t.code(&t.items[i])
 		holes := 0
 		for k := i; k <= j; k++ {
-			if t.runs[k].code != t.runs[i].code {
+			if t.code(&t.items[k]) != bg {
 				holes++
 			}
 		}
@@ -203,34 +301,88 @@ func (t *treeBuilder) depth(i, j int) int {
 	return 1 + max(t.depth(i, k), t.depth(k+1, j))
 }
 
-// emit builds the tree's nodes. The number is in A throughout.
+// emit builds the tree's nodes over items i..j. The number is in A
+// throughout.
 func (t *treeBuilder) emit(g *graph, i, j int) nodeID {
 	if i == j {
-		return t.runs[i].code
+		it := &t.items[i]
+		return balanced(g, t.runs, it.first, it.last)
 	}
 	if t.isChain(i, j) {
-		bg := t.runs[i].code
-		type hole struct {
-			nr   uint32
-			code nodeID
-			w    float64
-		}
-		var hs []hole
-		for k := i; k <= j; k++ {
-			if r := t.runs[k]; r.code != bg {
-				hs = append(hs, hole{r.lo, r.code, t.w[k]})
-			}
-		}
-		// Hottest hole first; build from the last test back.
-		sort.SliceStable(hs, func(a, b int) bool { return hs[a].w > hs[b].w })
-		next := bg
-		for k := len(hs) - 1; k >= 0; k-- {
-			next = g.jump(bpf.JmpJEQ, hs[k].nr, hs[k].code, next)
-		}
-		return next
+		return holeChain(g, t.runs, t.items[i].first, t.items[j].last, func(k int) float64 { return t.runs[k].weight })
 	}
 	k := t.split(i, j)
 	left := t.emit(g, i, k)
 	right := t.emit(g, k+1, j)
-	return g.jump(bpf.JmpJGE, t.runs[k+1].lo, right, left)
+	return g.fresh(bpf.JmpJGE, t.runs[t.items[k+1].first].lo, right, left)
+}
+
+// holeChain builds JEQ tests for the holes of runs first..last, hottest
+// first, the background code last.
+func holeChain(g *graph, runs []run, first, last int, weight func(int) float64) nodeID {
+	bg := runs[first].code
+	var holes [maxHoles]int
+	nh := 0
+	for k := first; k <= last; k++ {
+		if runs[k].code != bg {
+			holes[nh] = k
+			nh++
+		}
+	}
+	h := holes[:nh]
+	for a := 1; a < len(h); a++ {
+		for b := a; b > 0 && weight(h[b]) > weight(h[b-1]); b-- {
+			h[b], h[b-1] = h[b-1], h[b]
+		}
+	}
+	next := bg
+	for k := len(h) - 1; k >= 0; k-- {
+		r := &runs[h[k]]
+		next = g.jump(bpf.JmpJEQ, r.lo, r.code, next)
+	}
+	return next
+}
+
+// isHoleChain reports whether runs first..last are a background with at
+// most maxHoles single-number holes, and how many holes.
+func isHoleChain(runs []run, first, last int) (int, bool) {
+	if last-first < 2 || last-first > 2*maxHoles || runs[first].code != runs[last].code {
+		return 0, false
+	}
+	bg := runs[first].code
+	holes := 0
+	for k := first; k <= last; k++ {
+		if runs[k].code == bg {
+			continue
+		}
+		if runs[k].lo != runs[k].hi || holes == maxHoles {
+			return 0, false
+		}
+		holes++
+	}
+	return holes, true
+}
+
+// balanced builds a balanced tree over runs first..last, for cold runs.
+func balanced(g *graph, runs []run, first, last int) nodeID {
+	if first == last {
+		return runs[first].code
+	}
+	if h, ok := isHoleChain(runs, first, last); ok && h <= bits.Len(uint(last-first)) {
+		return holeChain(g, runs, first, last, func(int) float64 { return 0 })
+	}
+	mid := first + (last-first+1)/2 // first run of the right half
+	return g.jump(bpf.JmpJGE, runs[mid].lo, balanced(g, runs, mid, last), balanced(g, runs, first, mid-1))
+}
+
+// balancedDepth is the depth of balanced over runs first..last.
+func balancedDepth(runs []run, first, last int) int {
+	if first == last {
+		return 0
+	}
+	if h, ok := isHoleChain(runs, first, last); ok && h <= bits.Len(uint(last-first)) {
+		return h
+	}
+	mid := first + (last-first+1)/2
+	return 1 + max(balancedDepth(runs, mid, last), balancedDepth(runs, first, mid-1))
 }

@@ -1,0 +1,240 @@
+package compile
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/syscage/syscage/arch"
+	"github.com/syscage/syscage/policy"
+)
+
+// archModel is the policy resolved for one accepted architecture: for
+// each syscall number some rule names, the chain of applicable rules in
+// file order, up to and including the first without a condition.
+type archModel struct {
+	a              *arch.Arch
+	tab            *table
+	defRet, unkRet uint32
+	// Chains are linked lists in one arena (entry 0 is unused, so that a
+	// zero chainLinks is the empty chain): rules add to many chains in
+	// turn, and one arena costs one allocation rather than one per
+	// syscall.
+	arena  []entry
+	chains []chainLinks // indexed like tab.nrs
+	conds  []*cond      // the conditions of entries; conds[0] is condAlways
+	// extra holds the chains of numbers outside the table that rules
+	// name, and extraNrs those numbers, sorted.
+	extra    map[uint32]chainLinks
+	extraNrs []uint32
+}
+
+// chainLinks locates a chain in the arena.
+type chainLinks struct{ first, last int32 }
+
+// links returns where the chain of nr is.
+func (am *archModel) links(nr uint32) chainLinks {
+	if i := am.tab.index(nr); i >= 0 {
+		return am.chains[i]
+	}
+	return am.extra[nr]
+}
+
+// chain appends the rule chain of nr to buf and reports whether nr is in
+// the table.
+func (am *archModel) chain(nr uint32, buf []entry) ([]entry, bool) {
+	var cl chainLinks
+	i := am.tab.index(nr)
+	if i >= 0 {
+		cl = am.chains[i]
+	} else {
+		cl = am.extra[nr]
+	}
+	for e := cl.first; e != 0; e = am.arena[e].next {
+		buf = append(buf, am.arena[e])
+	}
+	return buf, i >= 0
+}
+
+// table is an architecture's syscall table in the shapes compiling
+// needs, built once per architecture.
+type table struct {
+	nrs   []uint32 // sorted
+	names []string // names[i] is the syscall numbered nrs[i]
+	base  uint32
+	dense []int16 // dense[nr-base] is the index of nr in nrs, or -1
+	// bundled[i] is the bundled mix's weight of names[i].
+	bundled []float64
+	// byID[id] is the number of the syscall with name ID id, or -1.
+	byID []int32
+}
+
+// index returns the index of nr in the table, or -1.
+func (t *table) index(nr uint32) int {
+	if nr < t.base || nr-t.base >= uint32(len(t.dense)) {
+		return -1
+	}
+	return int(t.dense[nr-t.base])
+}
+
+// tables caches each architecture's table.
+var tables sync.Map // *arch.Arch -> *table
+
+func tableOf(a *arch.Arch) *table {
+	if v, ok := tables.Load(a); ok {
+		return v.(*table)
+	}
+	scs := a.Syscalls()
+	sort.Slice(scs, func(i, j int) bool { return scs[i].Nr < scs[j].Nr })
+	t := &table{nrs: make([]uint32, len(scs)), names: make([]string, len(scs)), bundled: make([]float64, len(scs))}
+	if len(scs) > 0 {
+		t.base = uint32(scs[0].Nr)
+		t.dense = make([]int16, scs[len(scs)-1].Nr-scs[0].Nr+1)
+		for i := range t.dense {
+			t.dense[i] = -1
+		}
+	}
+	mix := bundledOnce()
+	ids := nameIDs()
+	t.byID = make([]int32, len(ids))
+	for i := range t.byID {
+		t.byID[i] = -1
+	}
+	for i, s := range scs {
+		t.nrs[i], t.names[i] = uint32(s.Nr), s.Name
+		t.dense[uint32(s.Nr)-t.base] = int16(i)
+		t.bundled[i] = mix[s.Name]
+		t.byID[ids[s.Name]] = int32(s.Nr)
+	}
+	v, _ := tables.LoadOrStore(a, t)
+	return v.(*table)
+}
+
+// resolveArch resolves every rule of the policy for one architecture.
+func (m *model) resolveArch(a *arch.Arch, ap *applier, ids []int32) (*archModel, error) {
+	p := m.p
+	tab := tableOf(a)
+	am := &archModel{a: a, tab: tab, chains: make([]chainLinks, len(tab.nrs)), arena: make([]entry, 1, len(tab.nrs)+1), conds: []*cond{condAlways}}
+	if p.Default.Kind == 0 {
+		return nil, fmt.Errorf("compile: the policy has no default action")
+	}
+	var err error
+	if am.defRet, err = actionRet(p.Default, a, policy.Action{}); err != nil {
+		return nil, fmt.Errorf("compile: default action on %s: %w", a.Name, err)
+	}
+	enosys := policy.Action{Kind: policy.Errno, ErrnoName: "ENOSYS"}
+	if am.unkRet, err = actionRet(p.Unknown, a, enosys); err != nil {
+		return nil, fmt.Errorf("compile: unknown-syscall action on %s: %w", a.Name, err)
+	}
+	m.addOrigin(am.defRet, Origin{Kind: FromDefault})
+	m.addOrigin(am.unkRet, Origin{Kind: FromUnknown})
+	rr := ruleResolver{m: m, am: am, res: resolver{arch: a}}
+	k := 0 // index into ids
+	for ri, r := range p.Rules {
+		if !ap.applies(r, a) {
+			k += len(r.Syscalls)
+			continue
+		}
+		rr.rule, rr.index, rr.resolved = r, int32(ri), false
+		for ti := range r.Syscalls {
+			t := &r.Syscalls[ti]
+			id := ids[k]
+			k++
+			if t.Arch != "" && t.Arch != a.Name {
+				continue
+			}
+			if t.Group == "" && !t.HasNr {
+				// A plain name, the common case, looked up by its ID
+				// without the allocation of Target.Syscalls.
+				if id >= 0 {
+					if nr := tab.byID[id]; nr >= 0 {
+						if err := rr.add(int(nr), t.Name); err != nil {
+							return nil, err
+						}
+					}
+				}
+				continue
+			}
+			for _, sc := range t.Syscalls(a) {
+				if err := rr.add(sc.Nr, sc.Name); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	sort.Slice(am.extraNrs, func(i, j int) bool { return am.extraNrs[i] < am.extraNrs[j] })
+	return am, nil
+}
+
+// ruleResolver adds one rule to the chains of the numbers it names.
+type ruleResolver struct {
+	m        *model
+	am       *archModel
+	res      resolver
+	rule     *policy.Rule
+	index    int32 // of rule in the policy
+	resolved bool  // ret holds the rule's action on the arch
+	ret      uint32
+}
+
+func (rr *ruleResolver) add(nr int, name string) error {
+	if nr < 0 {
+		return nil // a negative number names nothing (policy.Evaluate)
+	}
+	am, r := rr.am, rr.rule
+	i := am.tab.index(uint32(nr))
+	var cl chainLinks
+	if i >= 0 {
+		cl = am.chains[i]
+	} else {
+		cl = am.extra[uint32(nr)]
+	}
+	if last := &am.arena[cl.last]; cl.last != 0 && (last.rule == rr.index || last.cond == 0) {
+		// Named twice by this rule, or an earlier rule without condition
+		// always decides first.
+		return nil
+	}
+	if !rr.resolved {
+		var err error
+		if rr.ret, err = actionRet(r.Action, am.a, policy.Action{}); err != nil {
+			return fmt.Errorf("%s: %w", r.Pos, err)
+		}
+		rr.m.addOrigin(rr.ret, Origin{Kind: FromRule, Rule: r})
+		rr.resolved = true
+	}
+	ci := int32(0)
+	if r.When != nil {
+		c, err := rr.res.resolve(r.When, name)
+		if err != nil {
+			return err
+		}
+		switch c.kind {
+		case condFalse:
+			return nil
+		case condTrue:
+		default:
+			ci = int32(len(am.conds))
+			am.conds = append(am.conds, c)
+		}
+	}
+	e := int32(len(am.arena))
+	am.arena = append(am.arena, entry{cond: ci, ret: rr.ret, rule: rr.index})
+	if cl.last != 0 {
+		am.arena[cl.last].next = e
+	} else {
+		cl.first = e
+	}
+	cl.last = e
+	if i >= 0 {
+		am.chains[i] = cl
+		return nil
+	}
+	if am.extra == nil {
+		am.extra = map[uint32]chainLinks{}
+	}
+	if cl.first == e {
+		am.extraNrs = append(am.extraNrs, uint32(nr))
+	}
+	am.extra[uint32(nr)] = cl
+	return nil
+}
