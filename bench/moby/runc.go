@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"runtime/debug"
 
-	libseccomp "github.com/seccomp/libseccomp-golang"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	libseccomp "github.com/seccomp/libseccomp-golang"
 
 	"github.com/syscage/syscage/bench/peer"
 	"github.com/syscage/syscage/bpf"
