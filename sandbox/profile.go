@@ -160,8 +160,9 @@ func WithArches(p *policy.Policy, names []string) (*policy.Policy, error) {
 }
 
 // Explain says why the policy answered the violation's syscall as it did,
-// e.g. "denied by the default profile (rule profile:default:12:1)" or
-// "i386 is an architecture the default profile does not accept". what
+// to follow Describe: "denied by the default profile (kill_process at
+// default.policy:12:1)", or ", an architecture the default profile does
+// not accept". what
 // names the policy for a person ("the default profile").
 func (v *Violation) Explain(p *policy.Policy, what string) string {
 	if p == nil {
@@ -173,11 +174,7 @@ func (v *Violation) Explain(p *policy.Policy, what string) string {
 	}
 	switch d.Reason {
 	case "badarch":
-		name := v.Arch
-		if name == "" {
-			name = fmt.Sprintf("arch %#x", v.AuditArch)
-		}
-		return fmt.Sprintf("%s is an architecture %s does not accept", name, what)
+		return fmt.Sprintf(", an architecture %s does not accept", what)
 	case "unknown":
 		return fmt.Sprintf("a number %s does not know (%s)", what, d.Action)
 	case "rule":

@@ -52,6 +52,9 @@ func (v *Violation) resolve() {
 func (v *Violation) Describe() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "syscall %d", v.Nr)
+	if v.Nr > 0xffff || v.Nr < 0 {
+		fmt.Fprintf(&b, " (%#x)", uint32(v.Nr))
+	}
 	if v.Syscall != "" {
 		fmt.Fprintf(&b, " (%s)", v.Syscall)
 	}

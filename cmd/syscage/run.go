@@ -209,7 +209,11 @@ func killMessage(ex *sandbox.Exit, p *policy.Policy, what string) string {
 	if v == nil {
 		return fmt.Sprintf("the program died of %v, which a seccomp filter's kill or trap action gives; the kernel's audit record naming the syscall was not found in /dev/kmsg (is an audit daemon taking it? try: ausearch -m SECCOMP)", ex.Signal)
 	}
-	return fmt.Sprintf("killed by seccomp: %s %s", v.Describe(), v.Explain(p, what))
+	why := v.Explain(p, what)
+	if !strings.HasPrefix(why, ",") {
+		why = " " + why
+	}
+	return fmt.Sprintf("killed by seccomp: %s%s", v.Describe(), why)
 }
 
 // startFailure turns a failure before the program started into syscage's
