@@ -319,7 +319,9 @@ func ociIsBundle(n *jsonNode) bool {
 // subArchitectures.
 func (im *ociImport) arches(p *Policy, m map[string]*jsonField) {
 	names := []string{im.host.Name}
+	listed := false
 	add := func(n string) {
+		listed = true
 		if !slices.Contains(names, n) {
 			names = append(names, n)
 		}
@@ -370,6 +372,7 @@ func (im *ociImport) arches(p *Policy, m map[string]*jsonField) {
 				}
 			}
 			if mine {
+				listed = true
 				if found {
 					im.errorf(f.val.off, "%s: a second archMap entry for %s; moby uses only the first, so remove one", what, s)
 				}
@@ -377,7 +380,12 @@ func (im *ociImport) arches(p *Policy, m map[string]*jsonField) {
 			}
 		}
 	}
-	p.Arches = names
+	// A profile that names no architecture is for whatever machine
+	// enforces it, as a policy without Arches is; one read for another
+	// host keeps that host.
+	if listed || im.host != arch.Native() {
+		p.Arches = names
+	}
 	for _, n := range names {
 		a, err := arch.ByName(n)
 		if err == nil {
@@ -1107,44 +1115,35 @@ func (im *ociImport) keepRuntimeOrder(p *Policy) {
 				live = append(live, i)
 			}
 		}
-		last := -1
 		for _, i := range live {
-			if p.Rules[i].When == nil {
-				last = i
-			}
-		}
-		needMove := false
-		for _, i := range live {
-			if i > last {
-				break
-			}
-			if p.Rules[i].When == nil {
+			r := p.Rules[i]
+			if r.When == nil {
 				continue
 			}
+			// The last rule without conditions that libseccomp would let
+			// replace this one: another action, in an environment where
+			// both apply.
+			last := -1
 			for _, j := range live {
-				if j > i && p.Rules[j].When == nil && !ociSameAction(p.Rules[i].Action, p.Rules[j].Action) {
-					needMove = true
+				rj := p.Rules[j]
+				if j > i && rj.When == nil && !ociSameAction(r.Action, rj.Action) && !ociDisjointEnv(r, rj) {
+					last = j
 				}
 			}
-		}
-		if needMove {
-			for _, i := range live {
-				if i > last || p.Rules[i].When == nil {
-					continue
-				}
-				r := p.Rules[i]
-				drop[i] = append(drop[i], name)
-				after[last] = append(after[last], &Rule{
-					Pos:      r.Pos,
-					Syscalls: []Target{ociTarget(r, name)},
-					When:     r.When,
-					Action:   r.Action,
-					Only:     r.Only,
-					Except:   r.Except,
-				})
-				im.warnAt(ociTarget(r, name).Pos, "libseccomp lets the rule without argument conditions at %s replace this conditional rule for %s, whatever their order; syscage tries this rule's %s after it",
-					p.Rules[last].Pos, name, name)
+			if last < 0 {
+				continue
 			}
+			drop[i] = append(drop[i], name)
+			after[last] = append(after[last], &Rule{
+				Pos:      r.Pos,
+				Syscalls: []Target{ociTarget(r, name)},
+				When:     r.When,
+				Action:   r.Action,
+				Only:     r.Only,
+				Except:   r.Except,
+			})
+			im.warnAt(ociTarget(r, name).Pos, "libseccomp lets the rule without argument conditions at %s replace this conditional rule for %s, whatever their order; syscage tries this rule's %s after it",
+				p.Rules[last].Pos, name, name)
 		}
 		// Conditional rules with different actions.
 		var conds []int
@@ -1213,7 +1212,7 @@ func ociTarget(r *Rule, name string) Target {
 
 // ociDisjointEnv reports whether two rules can never both apply in one
 // environment: one needs a capability whose holding excludes the other,
-// or their architecture lists do not meet.
+// their kernel versions do not meet, or their architecture lists do not.
 func ociDisjointEnv(a, b *Rule) bool {
 	check := func(x, y *Rule) bool {
 		if x.Only == nil || y.Except == nil {
@@ -1223,6 +1222,9 @@ func ociDisjointEnv(a, b *Rule) bool {
 			if slices.Contains(y.Except.Caps, c) {
 				return true
 			}
+		}
+		if x.Only.MinKernel != "" && y.Except.MinKernel != "" && compareVersions(x.Only.MinKernel, y.Except.MinKernel) >= 0 {
+			return true
 		}
 		if len(x.Only.Arches) > 0 && len(ociMinus(x.Only.Arches, y.Except.Arches)) == 0 {
 			return true

@@ -509,6 +509,21 @@ func (x *ociExporter) envDisjoint(a, b *Rule) bool {
 	return !ok
 }
 
+// argsOverlap reports whether some arguments satisfy the conditions of
+// both rules for a syscall. Restricting a rule by one it cannot overlap
+// would change nothing but its shape, and keeping the shape makes
+// writing a profile read back from FormatOCI give the same bytes.
+func (x *ociExporter) argsOverlap(a, b *Rule, syscall string) bool {
+	var conds []Expr
+	for _, r := range []*Rule{a, b} {
+		if r.When != nil {
+			conds = append(conds, r.When)
+		}
+	}
+	lists, err := x.argLists(conds, syscall)
+	return err != nil || len(lists) > 0 // when in doubt, restrict
+}
+
 // ociAlt is one alternative of an entry's condition: arguments and
 // environment.
 type ociAlt struct {
@@ -540,7 +555,7 @@ func (x *ociExporter) rule(k int) ([]ociSyscall, error) {
 		for j := 0; j < k; j++ {
 			rj := x.p.Rules[j]
 			if x.scope[j] == scopeNone || !slices.Contains(x.names[j], n) ||
-				x.same(rj.Action, r.Action) || x.envDisjoint(rj, r) {
+				x.same(rj.Action, r.Action) || x.envDisjoint(rj, r) || !x.argsOverlap(rj, r, n) {
 				continue
 			}
 			bl = append(bl, j)

@@ -505,6 +505,14 @@ allow unshare
 				t.Fatalf("%v\n%s", err, data)
 			}
 			ociSameDecisions(t, p, q, runcInputs(t, data, q.Arches, true, tc.extra...))
+			// Written again, the profile is the same.
+			again, err := FormatOCI(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(again) != string(data) {
+				t.Errorf("the profile read back writes differently:\n%s\n---\n%s", data, again)
+			}
 		})
 	}
 }
