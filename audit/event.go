@@ -29,6 +29,17 @@ type Event struct {
 	// Source says where the event came from: "kmsg", "notify", "sigsys".
 	Source string `json:"source"`
 	IP     uint64 `json:"ip,omitempty"`
+	// TID is the thread that made the syscall when it is not the
+	// process's main thread (PID is then the process).
+	TID int `json:"tid,omitempty"`
+	// Path is the path a refused file syscall named, as the target
+	// wrote it (a notification supervisor reads it; the kernel does not).
+	Path string `json:"path,omitempty"`
+	// Reason says in words why the syscall was refused.
+	Reason string `json:"reason,omitempty"`
+	// Suppressed, on a summary event (Action "suppressed"), counts the
+	// events a rate limit dropped since the previous one.
+	Suppressed uint64 `json:"suppressed,omitempty"`
 }
 
 // ArchName names an AUDIT_ARCH value and syscall number pair's ABI: x32 for

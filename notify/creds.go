@@ -1,0 +1,250 @@
+package notify
+
+import (
+	"errors"
+	"os"
+	"slices"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The broker opens files with the target's file-system identity, so
+// that the kernel's permission checks (fs/namei.c: may_open,
+// inode_permission) see the target, not the privileged supervisor.
+//
+// Credentials and the umask belong to a thread in Linux, and the
+// syscalls below change only the calling thread when made directly
+// (Go's syscall.Setgroups and friends would change every thread of the
+// process). Each worker runs on a locked thread of its own with its own
+// fs_struct (unshare(CLONE_FS)), takes the target's identity for the
+// open and returns to its own afterwards.
+
+// identity is what the kernel's file permission checks look at.
+type identity struct {
+	fsuid, fsgid uint32
+	groups       []uint32
+	caps         uint64 // effective capabilities
+}
+
+func (a *identity) equal(b *identity) bool {
+	return a.fsuid == b.fsuid && a.fsgid == b.fsgid && a.caps == b.caps && slices.Equal(a.groups, b.groups)
+}
+
+// threadCreds is a worker thread's own identity, captured when the
+// worker starts.
+type threadCreds struct {
+	own       identity
+	permitted uint64
+	inherit   uint64
+	canSwitch bool // CAP_SETUID and CAP_SETGID: the thread may take another identity
+}
+
+// supervisorUserNS is the supervisor's user namespace, to tell targets
+// whose capabilities mean nothing here (those of another namespace).
+var supervisorUserNS = func() uint64 {
+	var st unix.Stat_t
+	if unix.Stat("/proc/self/ns/user", &st) != nil {
+		return 0
+	}
+	return st.Ino
+}()
+
+const (
+	capSetgid = 6
+	capSetuid = 7
+)
+
+func currentCreds() *threadCreds {
+	tc := &threadCreds{}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err == nil {
+		tc.own.caps = uint64(data[0].Effective) | uint64(data[1].Effective)<<32
+		tc.permitted = uint64(data[0].Permitted) | uint64(data[1].Permitted)<<32
+		tc.inherit = uint64(data[0].Inheritable) | uint64(data[1].Inheritable)<<32
+	}
+	tc.own.fsuid = uint32(os.Geteuid())
+	tc.own.fsgid = uint32(os.Getegid())
+	if gs, err := unix.Getgroups(); err == nil {
+		for _, g := range gs {
+			tc.own.groups = append(tc.own.groups, uint32(g))
+		}
+	}
+	slices.Sort(tc.own.groups)
+	tc.canSwitch = tc.own.caps&(1<<capSetuid) != 0 && tc.own.caps&(1<<capSetgid) != 0
+	return tc
+}
+
+// errCreds reports that the worker could not take the target's identity;
+// the broker then refuses rather than open with its own.
+var errCreds = unix.ENOTRECOVERABLE
+
+// targetIdentity reads the identity and umask of thread tid.
+func targetIdentity(tid int) (identity, uint32, error) {
+	st, err := readStatus(tid)
+	if err != nil {
+		return identity{}, 0, err
+	}
+	id := identity{fsuid: st.fsuid, fsgid: st.fsgid, groups: st.groups, caps: st.capEff}
+	slices.Sort(id.groups)
+	if id.caps != 0 {
+		// Capabilities held in another user namespace grant nothing
+		// over files owned outside it; counting them here would.
+		var ns unix.Stat_t
+		if err := unix.Stat("/proc/"+itoa(tid)+"/ns/user", &ns); err != nil || ns.Ino != supervisorUserNS {
+			id.caps = 0
+		}
+	}
+	return id, st.umask, nil
+}
+
+// openAs opens path from dirFD with how, as the target r would: with its
+// identity and, when creating, its umask.
+func (b *Broker) openAs(r *Request, dirFD int, path string, how *unix.OpenHow, creates bool) (int, error) {
+	w := r.w
+	if w == nil {
+		return -1, errors.New("the broker runs only inside a Supervisor")
+	}
+	if w.creds == nil {
+		w.creds = currentCreds()
+	}
+	id, umask, err := targetIdentity(r.PID)
+	if err != nil {
+		if r.Valid() != nil {
+			return -1, ErrGone
+		}
+		return -1, &placeError{errno: unix.EPERM, reason: "read the target's credentials: " + err.Error()}
+	}
+	if err := r.Valid(); err != nil {
+		return -1, err
+	}
+	switched := false
+	if !id.equal(&w.creds.own) {
+		if !w.creds.canSwitch {
+			// An unprivileged supervisor opens as itself; it can grant no
+			// more than it holds, which its rules limit anyway.
+			if w.creds.own.fsuid == 0 || w.creds.own.caps != 0 {
+				return -1, errCreds
+			}
+		} else {
+			if err := w.creds.become(&id); err != nil {
+				w.creds.restore()
+				return -1, errCreds
+			}
+			switched = true
+		}
+	}
+	if creates {
+		if umask == noUmask {
+			umask = 0o022 // before Linux 4.7 /proc does not say
+		}
+		if w.privateFS {
+			unix.Umask(int(umask))
+		} else {
+			how.Mode &^= uint64(umask)
+		}
+	}
+	fd, err := unix.Openat2(dirFD, path, how)
+	for err == unix.EINTR {
+		fd, err = unix.Openat2(dirFD, path, how)
+	}
+	if switched {
+		if rerr := w.creds.restore(); rerr != nil {
+			// A worker that cannot return to its own identity must not
+			// serve again; it ends, and its thread with it.
+			panic("notify: a worker could not restore its credentials: " + rerr.Error())
+		}
+	}
+	return fd, err
+}
+
+// become takes id on the calling thread: groups and ids first, while the
+// thread still holds CAP_SETUID and CAP_SETGID, then the capabilities.
+func (tc *threadCreds) become(id *identity) error {
+	if err := setgroups(id.groups); err != nil {
+		return err
+	}
+	if err := setfsgid(id.fsgid); err != nil {
+		return err
+	}
+	if err := setfsuid(id.fsuid); err != nil {
+		return err
+	}
+	return tc.setEffective(id.caps & tc.permitted)
+}
+
+// restore returns the thread to its own identity.
+func (tc *threadCreds) restore() error {
+	if err := tc.setEffective(tc.own.caps); err != nil {
+		return err
+	}
+	if err := setfsuid(tc.own.fsuid); err != nil {
+		return err
+	}
+	if err := setfsgid(tc.own.fsgid); err != nil {
+		return err
+	}
+	if err := setgroups(tc.own.groups); err != nil {
+		return err
+	}
+	// Changing fsuid from 0 clears the file capabilities from the
+	// effective set, and changing it back does not restore all of them
+	// (security/commoncap.c: cap_task_fix_setuid): set them again.
+	return tc.setEffective(tc.own.caps)
+}
+
+func (tc *threadCreds) setEffective(eff uint64) error {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	data := [2]unix.CapUserData{
+		{Effective: uint32(eff), Permitted: uint32(tc.permitted), Inheritable: uint32(tc.inherit)},
+		{Effective: uint32(eff >> 32), Permitted: uint32(tc.permitted >> 32), Inheritable: uint32(tc.inherit >> 32)},
+	}
+	return unix.Capset(&hdr, &data[0])
+}
+
+// setfsuid and setfsgid report no errors; the new value is read back.
+func setfsuid(uid uint32) error {
+	unix.RawSyscall(unix.SYS_SETFSUID, uintptr(uid), 0, 0)
+	r, _, _ := unix.RawSyscall(unix.SYS_SETFSUID, ^uintptr(0), 0, 0) // -1 only queries
+	if uint32(r) != uid {
+		return unix.EPERM
+	}
+	return nil
+}
+
+func setfsgid(gid uint32) error {
+	unix.RawSyscall(unix.SYS_SETFSGID, uintptr(gid), 0, 0)
+	r, _, _ := unix.RawSyscall(unix.SYS_SETFSGID, ^uintptr(0), 0, 0)
+	if uint32(r) != gid {
+		return unix.EPERM
+	}
+	return nil
+}
+
+// setgroups sets the calling thread's supplementary groups only.
+func setgroups(groups []uint32) error {
+	var p unsafe.Pointer
+	if len(groups) > 0 {
+		p = unsafe.Pointer(&groups[0])
+	}
+	_, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(groups)), uintptr(p), 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+func itoa(n int) string {
+	var b [20]byte
+	i := len(b)
+	if n == 0 {
+		return "0"
+	}
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}

@@ -1,0 +1,525 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/syscage/syscage/arch"
+	"github.com/syscage/syscage/audit"
+)
+
+// Options tune a Supervisor. The zero value is usable.
+type Options struct {
+	// Workers is how many requests may be handled at once; 0 means
+	// DefaultWorkers. A handler that blocks holds one worker; the others
+	// keep receiving and answering.
+	Workers int
+	// Unhandled decides notified syscalls no handler serves. nil
+	// answers ENOSYS (what the kernel answers when no supervisor
+	// listens) and reports a violation.
+	Unhandled Handler
+	// Alerts receives an event for every violation; nil writes none.
+	Alerts *Alerts
+	// KillOnViolation ends the sandbox at the first violation, with
+	// Kill.
+	KillOnViolation bool
+	// Kill ends the whole sandbox. nil kills the process of the target
+	// that violated the policy.
+	Kill func(r *Request) error
+	// NoSyncWakeUp leaves SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP off. The
+	// flag (Linux 6.6) makes the kernel wake the supervisor on the CPU
+	// the target runs on, and the target on the supervisor's CPU when
+	// the answer is sent (kernel/seccomp.c: wake_up_poll_on_current_cpu,
+	// complete_on_current_cpu): in the usual exchange one side runs
+	// while the other waits, and keeping both on one CPU saves the
+	// cross-CPU wake-up, several microseconds per syscall. With many
+	// target threads busy at once it can pile work on one CPU; set this
+	// to spread it.
+	NoSyncWakeUp bool
+	// Logf reports the supervisor's own troubles (an event that could
+	// not be written, a listener error); nil discards them.
+	Logf func(format string, args ...any)
+}
+
+// DefaultWorkers is the number of requests handled at once when
+// Options.Workers is 0.
+const DefaultWorkers = 16
+
+// Stats counts what a supervisor did. All counts are since New.
+type Stats struct {
+	// Received notifications.
+	Received uint64 `json:"received"`
+	// Answered: responses the kernel accepted.
+	Answered uint64 `json:"answered"`
+	// Gone: notifications whose target died or was interrupted before
+	// the answer (ENOENT from the kernel); the kernel restarts an
+	// interrupted syscall, which then arrives as a new notification.
+	Gone uint64 `json:"gone"`
+	// Unhandled: notifications no handler served.
+	Unhandled uint64 `json:"unhandled"`
+	// Violations: answers that refused what the policy forbids.
+	Violations uint64 `json:"violations"`
+	// Kills: sandboxes ended for a violation or a kill action.
+	Kills uint64 `json:"kills"`
+	// Panics: handlers that panicked; the target got ENOSYS.
+	Panics uint64 `json:"panics"`
+	// SyncWakeUp tells whether SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP is on.
+	SyncWakeUp bool `json:"sync_wake_up"`
+}
+
+// Supervisor answers the notifications of one listener.
+type Supervisor struct {
+	fd    int
+	sizes struct{ notif, resp uint16 }
+	opts  Options
+
+	byKey map[uint64]Handler // (AUDIT_ARCH, nr) -> handler
+
+	lead    chan struct{} // the right to receive, held by one worker at a time
+	stopped chan struct{}
+	stop    sync.Once
+	stopErr error
+	stopFD  int // eventfd that wakes the receiving worker's poll
+	closed  atomic.Bool
+
+	received, answered, gone, unhandled, violations, kills, panics atomic.Uint64
+	syncWake                                                        bool
+}
+
+// New returns a supervisor for listener, a seccomp notification listener
+// descriptor, which it owns from now on: Serve closes it. Handlers are
+// looked up by syscall name on every architecture that has the name.
+func New(listener int, h Handlers, opts Options) (*Supervisor, error) {
+	if err := checkListener(listener); err != nil {
+		return nil, err
+	}
+	ks, err := kernelSizes()
+	if err != nil {
+		return nil, fmt.Errorf("notification sizes: %w", err)
+	}
+	s := &Supervisor{fd: listener, opts: opts, byKey: map[uint64]Handler{}}
+	s.sizes.notif, s.sizes.resp = ks.Notif, ks.NotifResp
+	if s.opts.Workers <= 0 {
+		s.opts.Workers = DefaultWorkers
+	}
+	for name, fn := range h {
+		found := false
+		for _, a := range arch.All() {
+			if nr, ok := a.Lookup(name); ok {
+				s.byKey[key(a.AuditArch, uint32(nr))] = fn
+				found = true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("handler for %q: no architecture has a syscall of that name", name)
+		}
+	}
+	if !opts.NoSyncWakeUp {
+		// Refused by kernels before 6.6 (unknown ioctl, EINVAL): the
+		// supervisor then works as before, just with cross-CPU wake-ups.
+		s.syncWake = setFlags(listener, syncWakeUp) == 0
+	}
+	return s, nil
+}
+
+func key(auditArch, nr uint32) uint64 { return uint64(auditArch)<<32 | uint64(nr) }
+
+// Serve runs a supervisor for listener until every process under the
+// filter has gone (it returns nil) or ctx is cancelled (it returns
+// ctx's error). The listener is closed on return: targets still under
+// the filter then get ENOSYS for every notified syscall, as the kernel
+// answers when nobody listens.
+func Serve(ctx context.Context, listener int, h Handlers, opts Options) error {
+	s, err := New(listener, h, opts)
+	if err != nil {
+		unix.Close(listener)
+		return err
+	}
+	return s.Serve(ctx)
+}
+
+// errHangUp ends Serve normally: the filter has no users left.
+var errHangUp = errors.New("every process under the filter has gone")
+
+// Serve answers notifications until every process under the filter has
+// gone (nil) or ctx is cancelled (ctx.Err()). It closes the listener on
+// return. It may be called once.
+func (s *Supervisor) Serve(ctx context.Context) error {
+	if s.closed.Load() {
+		return errors.New("notify: Serve called on a stopped supervisor")
+	}
+	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		s.closeListener()
+		return fmt.Errorf("create the stop eventfd: %w", err)
+	}
+	s.stopFD = efd
+	s.lead = make(chan struct{}, 1)
+	s.stopped = make(chan struct{})
+	s.lead <- struct{}{}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		<-ctx.Done()
+		s.halt(ctx.Err())
+	}()
+
+	var wg sync.WaitGroup
+	for range s.opts.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.work(ctx)
+		}()
+	}
+	wg.Wait()
+	s.closeListener()
+	unix.Close(efd)
+	if errors.Is(s.stopErr, errHangUp) {
+		return nil
+	}
+	return s.stopErr
+}
+
+// halt stops the workers once, recording why.
+func (s *Supervisor) halt(err error) {
+	s.stop.Do(func() {
+		s.stopErr = err
+		close(s.stopped)
+		var one = [8]byte{1}
+		unix.Write(s.stopFD, one[:])
+	})
+}
+
+func (s *Supervisor) closeListener() {
+	if s.closed.CompareAndSwap(false, true) {
+		unix.Close(s.fd)
+	}
+}
+
+// Stats returns the counts so far.
+func (s *Supervisor) Stats() Stats {
+	return Stats{
+		Received:   s.received.Load(),
+		Answered:   s.answered.Load(),
+		Gone:       s.gone.Load(),
+		Unhandled:  s.unhandled.Load(),
+		Violations: s.violations.Load(),
+		Kills:      s.kills.Load(),
+		Panics:     s.panics.Load(),
+		SyncWakeUp: s.syncWake,
+	}
+}
+
+func (s *Supervisor) logf(format string, args ...any) {
+	if s.opts.Logf != nil {
+		s.opts.Logf(format, args...)
+	}
+}
+
+// worker is the per-goroutine state of a worker.
+type worker struct {
+	buf  *recvBuf
+	path [PathMax]byte
+	// privateFS is true when the worker's thread has its own umask
+	// (unshare(CLONE_FS)), so the file broker may set it per request.
+	privateFS bool
+	creds     *threadCreds
+}
+
+// work is one worker. Workers take turns at receiving (leader and
+// followers): the worker holding the lead token polls and receives one
+// notification, passes the token on so that another worker receives the
+// next one, and handles its request itself, on the thread the kernel
+// woke. A handler that blocks thus never delays the others, and no
+// request waits in a queue for a thread to pick it up.
+//
+// Each worker keeps its OS thread for life: the file broker gives the
+// thread its own umask and credentials to open files as the target
+// would, and a thread so changed must never run other goroutines. When
+// the goroutine ends locked, the Go runtime ends the thread with it.
+func (s *Supervisor) work(ctx context.Context) {
+	runtime.LockOSThread()
+	w := &worker{buf: newRecvBuf(s.sizes.notif)}
+	w.privateFS = unix.Unshare(unix.CLONE_FS) == nil
+	for {
+		select {
+		case <-s.stopped:
+			return
+		case <-s.lead:
+		}
+		n, err := s.receive(w)
+		s.lead <- struct{}{}
+		if err != nil {
+			s.halt(err)
+			return
+		}
+		s.handle(ctx, w, n)
+	}
+}
+
+// receive waits for a notification and receives it. It returns
+// errHangUp when the filter has no users left, or the reason to stop.
+func (s *Supervisor) receive(w *worker) (notif, error) {
+	fds := []unix.PollFd{{Fd: int32(s.fd), Events: unix.POLLIN}, {Fd: int32(s.stopFD), Events: unix.POLLIN}}
+	for {
+		select {
+		case <-s.stopped:
+			return notif{}, s.stopErr
+		default:
+		}
+		fds[0].Revents, fds[1].Revents = 0, 0
+		if _, err := unix.Poll(fds, -1); err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			return notif{}, fmt.Errorf("poll the listener: %w", err)
+		}
+		if fds[1].Revents != 0 {
+			continue // stopped: the select above returns
+		}
+		re := fds[0].Revents
+		switch {
+		case re&unix.POLLIN != 0:
+			n, e := w.buf.recv(s.fd)
+			switch e {
+			case 0:
+				s.received.Add(1)
+				return n, nil
+			case unix.ENOENT:
+				// The target was killed or interrupted between the
+				// wake-up and the receive (kernel/seccomp.c:
+				// seccomp_notify_recv finds no notification in
+				// SECCOMP_NOTIFY_INIT).
+				s.gone.Add(1)
+				continue
+			}
+			return notif{}, fmt.Errorf("receive a notification: %w", e)
+		case re&unix.POLLNVAL != 0:
+			return notif{}, errors.New("the listener descriptor was closed under the supervisor")
+		case re&(unix.POLLHUP|unix.POLLERR) != 0:
+			// No task uses the filter any more (kernel/seccomp.c:
+			// seccomp_notify_poll reports EPOLLHUP).
+			return notif{}, errHangUp
+		}
+	}
+}
+
+// handle decides one notification and sends the answer.
+func (s *Supervisor) handle(ctx context.Context, w *worker, n notif) {
+	r := &Request{ID: n.ID, PID: int(n.PID), Data: n.Data, s: s, w: w}
+	r.Arch = abiOf(n.Data.Arch, n.Data.Nr)
+	if r.Arch != nil {
+		if name, ok := r.Arch.SyscallName(int(uint32(n.Data.Nr))); ok {
+			r.Syscall = name
+		}
+	}
+	if r.Syscall == "" {
+		r.Syscall = audit.SyscallName(n.Data.Arch, int64(n.Data.Nr))
+	}
+	h := s.byKey[key(n.Data.Arch, uint32(n.Data.Nr))]
+	if h == nil {
+		s.unhandled.Add(1)
+		h = s.opts.Unhandled
+		if h == nil {
+			h = unhandled
+		}
+	}
+	resp := s.call(ctx, h, r)
+	switch {
+	case resp.Violation || resp.Kill:
+		s.violation(r, resp)
+	case resp.Notice:
+		s.alert(r, resp)
+	}
+	s.respond(r, resp)
+}
+
+// unhandled answers what the kernel answers when nobody listens.
+func unhandled(_ context.Context, r *Request) Response {
+	return Deny(unix.ENOSYS, "no handler serves this notified syscall")
+}
+
+// call runs a handler, turning a panic into ENOSYS and a report.
+func (s *Supervisor) call(ctx context.Context, h Handler, r *Request) (resp Response) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.panics.Add(1)
+			s.logf("notify: handler for %s of pid %d panicked: %v", r.Syscall, r.PID, p)
+			resp = Deny(unix.ENOSYS, fmt.Sprintf("the handler failed: %v", p))
+		}
+	}()
+	resp = h(ctx, r)
+	if resp.Kind == 0 {
+		resp = Deny(unix.ENOSYS, "the handler gave no answer")
+	}
+	return resp
+}
+
+// respond sends resp for r.
+func (s *Supervisor) respond(r *Request, resp Response) {
+	var e unix.Errno
+	switch resp.Kind {
+	case KindFD:
+		var flags uint32
+		if resp.CloseOnExec {
+			flags = unix.O_CLOEXEC
+		}
+		_, e = addFD(s.fd, notifAddFD{ID: r.ID, Flags: addFDSend, SrcFD: uint32(resp.FD), NewFDFlags: flags})
+		unix.Close(resp.FD)
+		if e != 0 && e != unix.ENOENT {
+			// Installing failed in the target (EMFILE, say): the
+			// notification is still pending and wants an answer
+			// (kernel/seccomp.c: seccomp_handle_addfd resets it to
+			// SECCOMP_NOTIFY_SENT).
+			e = sendResp(s.fd, notifResp{ID: r.ID, Error: -int32(e)}, s.sizes.resp)
+		}
+	case KindContinue:
+		e = sendResp(s.fd, notifResp{ID: r.ID, Flags: flagContinue}, s.sizes.resp)
+	case KindValue:
+		e = sendResp(s.fd, notifResp{ID: r.ID, Val: resp.Val}, s.sizes.resp)
+	default:
+		errno := resp.Errno
+		if errno == 0 {
+			errno = unix.ENOSYS // an error answer must carry an error
+		}
+		e = sendResp(s.fd, notifResp{ID: r.ID, Error: -int32(errno)}, s.sizes.resp)
+	}
+	switch e {
+	case 0:
+		s.answered.Add(1)
+	case unix.ENOENT:
+		// The target died or was interrupted while we worked
+		// (kernel/seccomp.c: seccomp_notify_send finds no notification).
+		s.gone.Add(1)
+	default:
+		s.logf("notify: answer notification %d of pid %d (%s): %v", r.ID, r.PID, r.Syscall, e)
+	}
+}
+
+// violation reports a refused syscall and, when asked, ends the sandbox.
+func (s *Supervisor) violation(r *Request, resp Response) {
+	s.violations.Add(1)
+	s.alert(r, resp)
+	if resp.Kill || s.opts.KillOnViolation {
+		s.kill(r)
+	}
+}
+
+// alert writes the event of a response.
+func (s *Supervisor) alert(r *Request, resp Response) {
+	if s.opts.Alerts == nil {
+		return
+	}
+	ev := r.Event()
+	ev.Action = resp.action()
+	ev.Rule = resp.Rule
+	ev.Path = resp.Path
+	ev.Reason = resp.Reason
+	if err := s.opts.Alerts.Write(ev); err != nil {
+		s.logf("notify: write an alert: %v", err)
+	}
+}
+
+func (s *Supervisor) kill(r *Request) {
+	kill := s.opts.Kill
+	if kill == nil {
+		kill = KillProcess
+	}
+	if err := kill(r); err != nil {
+		s.logf("notify: end the sandbox after a violation by pid %d: %v", r.PID, err)
+		return
+	}
+	s.kills.Add(1)
+}
+
+// KillProcess sends SIGKILL to the process of the target thread through a
+// pidfd, checking first that the notification is still valid so that a
+// reused pid is never hit.
+func KillProcess(r *Request) error {
+	tgid := r.Tgid()
+	if tgid <= 0 {
+		return nil // gone already
+	}
+	pfd, err := unix.PidfdOpen(tgid, 0)
+	if err != nil {
+		if err == unix.ESRCH {
+			return nil
+		}
+		return fmt.Errorf("pidfd_open %d: %w", tgid, err)
+	}
+	defer unix.Close(pfd)
+	if err := r.Valid(); err != nil {
+		return nil // gone: the pidfd may name a newcomer
+	}
+	if err := unix.PidfdSendSignal(pfd, unix.SIGKILL, nil, 0); err != nil && err != unix.ESRCH {
+		return fmt.Errorf("kill pid %d: %w", tgid, err)
+	}
+	return nil
+}
+
+// abiOf finds the ABI of a notification: x86_64 and x32 share an
+// AUDIT_ARCH value and x32 numbers carry bit 30.
+func abiOf(auditArch uint32, nr int32) *arch.Arch {
+	abis := abisByAudit(auditArch)
+	var best *arch.Arch
+	for _, a := range abis {
+		if uint32(nr) >= a.NrBase && (best == nil || a.NrBase > best.NrBase) {
+			best = a
+		}
+	}
+	if best == nil && len(abis) > 0 {
+		best = abis[0]
+	}
+	return best
+}
+
+var abiCache sync.Map // uint32 -> []*arch.Arch
+
+func abisByAudit(v uint32) []*arch.Arch {
+	if c, ok := abiCache.Load(v); ok {
+		return c.([]*arch.Arch)
+	}
+	l := arch.ByAuditArch(v)
+	abiCache.Store(v, l)
+	return l
+}
+
+// eventFor describes r as an alert event, naming the process from /proc.
+func (s *Supervisor) eventFor(r *Request) audit.Event {
+	ev := audit.Event{
+		Time:    time.Now(),
+		PID:     r.PID,
+		Arch:    audit.ArchName(r.Data.Arch, int64(uint32(r.Data.Nr))),
+		Syscall: r.Syscall,
+		Nr:      int64(r.Data.Nr),
+		Args:    append([]uint64(nil), r.Data.Args[:]...),
+		Source:  "notify",
+		IP:      r.Data.InstructionPointer,
+	}
+	if r.Arch != nil {
+		ev.Arch = r.Arch.Name
+		ev.Nr = int64(uint32(r.Data.Nr))
+	}
+	if st, err := readStatus(r.PID); err == nil {
+		ev.Comm = st.name
+		if st.tgid > 0 && st.tgid != r.PID {
+			ev.PID, ev.TID = st.tgid, r.PID
+		}
+		uid := st.uid
+		ev.UID = &uid
+	}
+	if exe, err := readlink(fmt.Sprintf("/proc/%d/exe", r.PID)); err == nil {
+		ev.Exe = exe
+	}
+	return ev
+}
+
