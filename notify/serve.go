@@ -90,7 +90,7 @@ type Supervisor struct {
 	closed  atomic.Bool
 
 	received, answered, gone, unhandled, violations, kills, panics atomic.Uint64
-	syncWake                                                        bool
+	syncWake                                                       bool
 }
 
 // New returns a supervisor for listener, a seccomp notification listener
@@ -522,4 +522,3 @@ func (s *Supervisor) eventFor(r *Request) audit.Event {
 	}
 	return ev
 }
-
