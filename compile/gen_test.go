@@ -325,11 +325,17 @@ func (pg *policyGen) inputs(p *policy.Policy, n int) []bpf.SeccompData {
 			}
 		}
 	}
+	// hot are the numbers of rules with conditions: most inputs go
+	// there, where the argument code is.
+	var hot []uint32
 	for _, r := range p.Rules {
 		for _, t := range r.Syscalls {
 			for _, a := range accepted {
 				for _, sc := range t.Syscalls(a) {
 					nrs = append(nrs, uint32(sc.Nr), uint32(sc.Nr)+1, uint32(sc.Nr)-1)
+					if r.When != nil {
+						hot = append(hot, uint32(sc.Nr))
+					}
 				}
 			}
 		}
@@ -337,7 +343,7 @@ func (pg *policyGen) inputs(p *policy.Policy, n int) []bpf.SeccompData {
 	}
 	consts = append(consts, 0, ^uint64(0), 1<<32, 1<<32-1)
 	arg := func() uint64 {
-		switch pg.pick(4) {
+		switch pg.pick(8) {
 		case 0:
 			return pg.r.Uint64()
 		case 1:
@@ -354,6 +360,14 @@ func (pg *policyGen) inputs(p *policy.Policy, n int) []bpf.SeccompData {
 		d := &out[i]
 		d.Arch = audits[pg.pick(len(audits))]
 		d.Nr = int32(nrs[pg.pick(len(nrs))])
+		if len(hot) > 0 && pg.chance(0.5) {
+			d.Nr = int32(hot[pg.pick(len(hot))])
+			if a := archOf(d.Arch, uint32(d.Nr)); a == nil || !slices.Contains(accepted, a) {
+				// Most of these inputs should reach the rule: use an
+				// accepted arch.
+				d.Arch = accepted[pg.pick(len(accepted))].AuditArch
+			}
+		}
 		if pg.chance(0.05) {
 			d.Nr = int32(pg.r.Uint32())
 		}
