@@ -170,6 +170,9 @@ func (im *ociImport) finish(p *Policy) (*Policy, error) {
 	if len(im.errs) > 0 {
 		return nil, im.errs.sorted()
 	}
+	if p == nil {
+		return nil, ErrorList{{Pos: im.li.pos(0), Msg: "no profile found"}}
+	}
 	p.Source = im.li.file
 	p.Warnings = im.warns
 	return p, nil
@@ -538,9 +541,6 @@ func (im *ociImport) flags(n *jsonNode) []string {
 		if !slices.Contains(out, name) {
 			out = append(out, name)
 		}
-	}
-	if out == nil {
-		out = []string{}
 	}
 	return out
 }
@@ -1072,14 +1072,20 @@ func ociSameAction(a, b Action) bool { return a.Kind == b.Kind && a.Data == b.Da
 func (im *ociImport) keepRuntimeOrder(p *Policy) {
 	isDef := func(r *Rule) bool { return ociSameAction(r.Action, im.def) }
 
-	// Names in order of first appearance.
+	// Names in order of first appearance, and the rules naming each.
 	var names []string
-	seen := map[string]bool{}
-	for _, r := range p.Rules {
+	rulesOf := map[string][]int{}
+	for i, r := range p.Rules {
 		for _, t := range r.Syscalls {
-			if t.Name != "" && !seen[t.Name] {
-				seen[t.Name] = true
+			if t.Name == "" {
+				continue
+			}
+			idx := rulesOf[t.Name]
+			if len(idx) == 0 {
 				names = append(names, t.Name)
+			}
+			if len(idx) == 0 || idx[len(idx)-1] != i {
+				rulesOf[t.Name] = append(idx, i)
 			}
 		}
 	}
@@ -1088,11 +1094,9 @@ func (im *ociImport) keepRuntimeOrder(p *Policy) {
 	drop := make(map[int][]string)
 	after := make(map[int][]*Rule)
 	for _, name := range names {
-		var idx []int
-		for i, r := range p.Rules {
-			if ociRuleNames(r, name) {
-				idx = append(idx, i)
-			}
+		idx := rulesOf[name]
+		if len(idx) < 2 {
+			continue // one rule decides alone
 		}
 		// Default-action rules that hide a later rule with another action.
 		for k, i := range idx {

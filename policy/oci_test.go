@@ -222,6 +222,14 @@ func TestOCIRoundTrip(t *testing.T) {
 				t.Fatalf("%v\n%s", err, j1)
 			}
 			ociSameDecisions(t, p1, p2, runcInputs(t, j1, p1.Arches, true))
+			// The rules may change shape (rules runc ignores are left
+			// out, ORs become entries, int comparisons become masks);
+			// everything else stays.
+			a, b := ociCanon(p1), ociCanon(p2)
+			a.Rules, b.Rules = nil, nil
+			if !reflect.DeepEqual(a, b) {
+				t.Errorf("the policy's header changed: %+v vs %+v", a, b)
+			}
 			j2, err := FormatOCI(p2)
 			if err != nil {
 				t.Fatal(err)
@@ -723,4 +731,25 @@ func ociAppliesText(r *Rule) string {
 		return ""
 	}
 	return strings.Join(parts, " ") + ": "
+}
+
+func BenchmarkParseOCIMoby(b *testing.B) {
+	data := readMoby(b)
+	for b.Loop() {
+		if _, err := ParseOCI("moby.json", data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkFormatOCIMoby(b *testing.B) {
+	p, err := ParseOCI("moby.json", readMoby(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := FormatOCI(p); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
