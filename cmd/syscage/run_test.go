@@ -1,0 +1,83 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/syscage/syscage/internal/testenv"
+	"github.com/syscage/syscage/seccomp"
+)
+
+// TestRunCommand runs syscage run in-process; the init stage re-executes
+// this test binary, whose run.go init function serves it.
+func TestRunCommand(t *testing.T) {
+	if err := seccomp.ProbeFlags(0); err != nil {
+		testenv.Unavailable(t, "seccomp filters unavailable: %v", err)
+	}
+	dir := t.TempDir()
+	write := func(name, data string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(data), mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	bad := write("bad.policy", "default allow\nallow nosuchcall\n", 0o644)
+	noDefault := write("nodefault.policy", "allow read\n", 0o644)
+	oci := write("oci.json", `{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 7}]}`, 0o644)
+	kill := write("kill.policy", "default allow\nkill_process getppid\n", 0o644)
+	notExec := write("script", "#!/bin/sh\n", 0o644)
+	cases := []struct {
+		name    string
+		args    []string
+		code    int
+		wantErr string
+	}{
+		{"success", []string{"run", "--", "true"}, 0, ""},
+		{"the program's status", []string{"run", "--", "sh", "-c", "exit 3"}, 3, ""},
+		{"the program's signal", []string{"run", "--", "sh", "-c", "kill -USR1 $$"}, 128 + 10, ""},
+		{"an OCI profile", []string{"run", "--profile", oci, "--", "sh", "-c", "exit 4"}, 4, ""},
+		{"strict, killed", []string{"run", "--profile", "strict", "--", "true"}, 128 + 31, ""},
+		{"killed by a file's rule", []string{"run", "--profile", kill, "--", "sh", "-c", "echo $PPID"}, 128 + 31, ""},
+		{"no command", []string{"run"}, exitUsage, "no command given"},
+		{"unknown profile", []string{"run", "--profile", "defualt", "--", "true"}, exitUsage, `did you mean "default"`},
+		{"unparsable profile", []string{"run", "--profile", bad, "--", "true"}, exitUsage, "bad.policy:2:7"},
+		{"profile without default", []string{"run", "--profile", noDefault, "--", "true"}, exitUsage, "default"},
+		{"missing profile file", []string{"run", "--profile", "/nonexistent.policy", "--", "true"}, exitUsage, "no such file"},
+		{"program not found", []string{"run", "--", "syscage-no-such-program"}, exitNotFound, "not found"},
+		{"program not executable", []string{"run", "--", notExec}, exitCannot, "permission denied"},
+		{"unknown capability", []string{"run", "--cap-add", "CAP_SYS_ADMN", "--", "true"}, exitUsage, "SYS_ADMIN"},
+		{"bad --net", []string{"run", "--net", "bridge", "--", "true"}, exitUsage, "--net"},
+		{"unknown arch", []string{"run", "--arch", "vax", "--", "true"}, exitUsage, "--arch"},
+		{"fd not open", []string{"run", "--keep-fd", "987", "--", "true"}, exitInternal, "987"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, code, err := runBPFCLI(t, nil, c.args...)
+			if code != c.code {
+				t.Fatalf("exit %d (%v), want %d", code, err, c.code)
+			}
+			if c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)) {
+				t.Errorf("error %v, want it to mention %q", err, c.wantErr)
+			}
+		})
+	}
+}
+
+func TestProgramEnv(t *testing.T) {
+	t.Setenv("TERM", "xterm")
+	t.Setenv("SECRET", "x")
+	env := programEnv(true, []string{"A=1", "A=2"})
+	joined := strings.Join(env, "\n")
+	if strings.Contains(joined, "SECRET") || !strings.Contains(joined, "TERM=xterm") || !strings.Contains(joined, "PATH=") {
+		t.Errorf("clean environment %q", env)
+	}
+	if strings.Count(joined, "A=") != 1 || !strings.Contains(joined, "A=2") {
+		t.Errorf("--env should set A once, to the last value: %q", env)
+	}
+	if env := programEnv(false, nil); !strings.Contains(strings.Join(env, "\n"), "SECRET=x") {
+		t.Errorf("the environment should pass through without --clean-env")
+	}
+}
