@@ -156,3 +156,64 @@ func ExampleSniffFormat() {
 	// spo
 	// native
 }
+
+func ExampleParseSPO() {
+	resource := `# The web front end.
+apiVersion: security-profiles-operator.x-k8s.io/v1beta1
+kind: SeccompProfile
+metadata:
+  name: web
+spec:
+  baseProfileName: runc-v1.0.0
+  defaultAction: SCMP_ACT_ERRNO
+  architectures: [SCMP_ARCH_X86_64]
+  syscalls:
+    - names: [read, write, exit_group]
+      action: SCMP_ACT_ALLOW
+`
+	p, err := policy.ParseSPO("web.yaml", []byte(resource))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, r := range p.Rules {
+		fmt.Println(policy.FormatRule(r))
+	}
+	for _, w := range p.Warnings {
+		fmt.Println("warning:", w)
+	}
+	// Output:
+	// allow read write exit_group
+	// warning: web.yaml:7:3: baseProfileName "runc-v1.0.0" is not followed: the operator adds that profile's rules to this one, and this policy holds only this resource's rules
+}
+
+func ExampleExportOCI() {
+	p, err := policy.Parse("p.policy", []byte("default errno(EPERM)\narch x86_64\nallow read\n"), policy.ParseOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, notes, err := policy.ExportOCI(p)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, n := range notes {
+		fmt.Println(n)
+	}
+	// Output:
+	// runc kills only the thread (SCMP_ACT_KILL) that makes a syscall of an architecture the profile does not accept, where the policy kills the process
+}
+
+func ExampleParseAny() {
+	for _, src := range []string{
+		`{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"], "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}`,
+		"default errno(EPERM)\narch x86_64\nallow read\n",
+	} {
+		p, err := policy.ParseAny("policy", []byte(src), policy.ParseOptions{})
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%s: %s\n", policy.SniffFormat([]byte(src)), policy.FormatRule(p.Rules[0]))
+	}
+	// Output:
+	// oci: allow read
+	// native: allow read
+}
