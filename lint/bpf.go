@@ -304,7 +304,7 @@ func (d *progDecider) outcomes(a *arch.Arch, name string) ([]outcome, error) {
 		}
 		last := r.Path[len(r.Path)-1]
 		out = append(out, outcome{args: v, ret: r.Action, pos: policy.Pos{File: d.file}, insn: last,
-			what: fmt.Sprintf("instruction %d", last)})
+			what: "by this instruction"})
 	}
 	return out, nil
 }

@@ -88,9 +88,9 @@ func (pd *policyDecider) outcomes(a *arch.Arch, name string) ([]outcome, error) 
 		}
 		o := outcome{args: vecs[i], ret: ret, insn: -1}
 		if d.Rule != nil {
-			o.pos, o.what, o.explicit = d.Rule.Pos, "the rule at "+d.Rule.Pos.String(), true
+			o.pos, o.what, o.explicit = d.Rule.Pos, "by this rule"+restrictionText(d.Rule), true
 		} else {
-			o.pos, o.what = pd.headerPos("default"), "the default action"
+			o.pos, o.what = pd.headerPos("default"), "by the default action"
 		}
 		out[i] = o
 	}
@@ -372,13 +372,13 @@ func reportRule(pd *policyDecider, r *policy.Rule, st *ruleStat, fs *findings) {
 	}
 	var by []string
 	for _, s := range st.shadowers {
-		by = append(by, s.Pos.String())
+		by = append(by, relPos(s.Pos, r.Pos))
 	}
 	who := "the rule at " + strings.Join(by, ", ")
 	if len(by) > 1 {
 		who = "the rules at " + strings.Join(by, ", ")
 	}
-	fix := "remove the rule, or move it above " + strings.TrimPrefix(strings.TrimPrefix(who, "the rules at "), "the rule at ") + " if it is meant to win"
+	fix := "remove the rule, or move it above " + strings.Join(by, ", ") + " if it is meant to win"
 	if id == RedundantRule {
 		fix = "remove the rule: it changes nothing"
 	}
@@ -460,4 +460,40 @@ func sameEffect(as []*arch.Arch, x, y policy.Action) bool {
 		}
 	}
 	return true
+}
+
+// relPos names position p for a message about position at: "line 12"
+// within the same file, the full position otherwise.
+func relPos(p, at policy.Pos) string {
+	if p.File == at.File && p.IsValid() {
+		return fmt.Sprintf("line %d", p.Line)
+	}
+	return p.String()
+}
+
+// restrictionText describes the capability and kernel restrictions of a
+// rule, which make it apply in some environments only: " when holding
+// CAP_SYS_PTRACE", "" for none.
+func restrictionText(r *policy.Rule) string {
+	var parts []string
+	if o := r.Only; o != nil {
+		if len(o.Caps) > 0 {
+			parts = append(parts, "holding "+strings.Join(o.Caps, " and "))
+		}
+		if o.MinKernel != "" {
+			parts = append(parts, "on kernel "+o.MinKernel+" or newer")
+		}
+	}
+	if x := r.Except; x != nil {
+		if len(x.Caps) > 0 {
+			parts = append(parts, "not holding "+strings.Join(x.Caps, " or "))
+		}
+		if x.MinKernel != "" {
+			parts = append(parts, "on kernels older than "+x.MinKernel)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return ", when " + strings.Join(parts, ", ")
 }
