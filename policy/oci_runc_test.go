@@ -371,7 +371,7 @@ func runcInputs(t *testing.T, data []byte, arches []string, wide bool, extra ...
 		}
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
-	for range 600 {
+	for range 300 {
 		var vec [6]uint64
 		for i := range vec {
 			vec[i] = vals[i][rng.IntN(len(vals[i]))]
