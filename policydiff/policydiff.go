@@ -144,7 +144,7 @@ func Compare(a, b *policy.Policy, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Exact: true, Slots: len(slots)}
+	rep := &Report{Exact: true, Slots: len(slots), Diffs: []Diff{}}
 	for _, s := range slots {
 		d, n, exact, err := compareSlot(a, b, s, opts)
 		if err != nil {
@@ -273,7 +273,7 @@ func archDiffs(diffs []Diff, aArches, bArches []*arch.Arch) []ArchDiff {
 			if !inA {
 				refused = d.Examples[0].A
 			}
-			out = append(out, ArchDiff{Arch: d.Arch, InA: inA, Refused: refused.Action, Decisions: map[string]int{}})
+			out = append(out, ArchDiff{Arch: d.Arch, InA: inA, Refused: refused.Action + " (" + refused.Reason + ")", Decisions: map[string]int{}})
 		}
 		if d.Where != Syscall {
 			continue

@@ -109,17 +109,17 @@ func TestCompareDifferent(t *testing.T) {
 			"arch x86_64\ndefault errno(EPERM)\nallow read write close\n",
 			"arch x86_64\ndefault errno(EPERM)\nallow read write\n",
 			[]string{"x86_64 close"},
-			[]string{"close: A allow (a:3:1), B errno(EPERM) (default)"}},
+			[]string{"close: A allow (line 3), B errno(EPERM) (default)"}},
 		{"argument condition",
 			"arch x86_64\ndefault errno(EPERM)\nallow openat if flags & O_ACCMODE == O_RDONLY\n",
 			"arch x86_64\ndefault errno(EPERM)\nallow openat\n",
 			[]string{"x86_64 openat"},
-			[]string{"openat (257): 1 of 2 argument classes differ", "A errno(EPERM) (default), B allow (b:3:1)"}},
+			[]string{"openat (257): 1 of 2 argument classes differ", "A errno(EPERM) (default), B allow (line 3)"}},
 		{"errno value",
 			"arch x86_64\ndefault errno(EPERM)\nerrno(EACCES) openat if flags all O_WRONLY\n",
 			"arch x86_64\ndefault errno(EPERM)\n",
 			[]string{"x86_64 openat"},
-			[]string{"flags=O_WRONLY (1)", "A errno(EACCES) (a:3:1)"}},
+			[]string{"flags=O_WRONLY (1)", "A errno(EACCES) (line 3)"}},
 		{"int width",
 			"arch x86_64\ndefault errno(EPERM)\nallow socket if family == 0x80000002\nallow mmap if flags == 1\n",
 			"arch x86_64\ndefault errno(EPERM)\nallow socket if family == 0xffffffff80000002\nallow mmap if flags == 0x100000001\n",
@@ -128,7 +128,7 @@ func TestCompareDifferent(t *testing.T) {
 			"arch x86_64\ndefault errno(EPERM)\nallow read\n",
 			"arch x86_64 i386\ndefault errno(EPERM)\nallow read\n",
 			nil, // every i386 slot
-			[]string{fmt.Sprintf("arch i386: only B accepts it (A: kill_process); in B: %d errno(EPERM), 1 allow (syscalls)", len(i386.Syscalls())-1)}},
+			[]string{fmt.Sprintf("arch i386: only B accepts it (A: kill_process (badarch)); B decides %d syscalls errno(EPERM), 1 syscall allow", len(i386.Syscalls())-1)}},
 		{"x32 numbers",
 			"arch x86_64\ndefault allow\nbadarch errno(EPERM)\n",
 			"arch x86_64\ndefault allow\n",
@@ -137,7 +137,7 @@ func TestCompareDifferent(t *testing.T) {
 			"arch x86_64\ndefault errno(EPERM)\n",
 			"arch x86_64\ndefault errno(EPERM)\nunknown kill_process\nallow 1000\n",
 			[]string{"x86_64 <unknown>", "x86_64 <number 1000>"},
-			[]string{"numbers outside the table (such as ", "number 1000 (0x3e8): A errno(ENOSYS) (unknown), B allow (b:4:1)"}},
+			[]string{"numbers outside the table (such as ", "number 1000 (0x3e8): A errno(ENOSYS) (unknown), B allow (line 4)"}},
 		{"capability restriction",
 			"arch x86_64\ndefault errno(EPERM)\nonly caps CAP_SYS_ADMIN {\nallow mount\n}\n",
 			"arch x86_64\ndefault errno(EPERM)\n",
@@ -177,7 +177,7 @@ func TestCompareDifferent(t *testing.T) {
 				}
 			}
 			var buf bytes.Buffer
-			if err := r.WriteText(&buf, TextOptions{Constants: ConstantsOf(a, b)}); err != nil {
+			if err := r.WriteText(&buf, TextOptions{FileA: "a", FileB: "b", Constants: ConstantsOf(a, b)}); err != nil {
 				t.Fatal(err)
 			}
 			for _, w := range tt.text {

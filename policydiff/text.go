@@ -12,8 +12,12 @@ import (
 
 // TextOptions control Report.WriteText.
 type TextOptions struct {
-	// NameA and NameB label the policies ("A" and "B" when empty).
+	// NameA and NameB name the policies in the report's head ("A" and
+	// "B" when empty); the differences call them A and B.
 	NameA, NameB string
+	// FileA and FileB are the policies' source files (Policy.Source):
+	// rules there are named by their line alone.
+	FileA, FileB string
 	// Full lists every syscall of architectures only one policy accepts
 	// instead of summarising them.
 	Full bool
@@ -32,6 +36,12 @@ func (r *Report) WriteText(w io.Writer, o TextOptions) error {
 	if o.NameB == "" {
 		o.NameB = "B"
 	}
+	if o.FileA == "" {
+		o.FileA = o.NameA
+	}
+	if o.FileB == "" {
+		o.FileB = o.NameB
+	}
 	var b strings.Builder
 	if r.Same() {
 		fmt.Fprintf(&b, "%s and %s decide every input alike", o.NameA, o.NameB)
@@ -42,14 +52,14 @@ func (r *Report) WriteText(w io.Writer, o TextOptions) error {
 		_, err := io.WriteString(w, b.String())
 		return err
 	}
-	fmt.Fprintf(&b, "--- %s\n+++ %s\n", o.NameA, o.NameB)
+	fmt.Fprintf(&b, "A: %s\nB: %s\n", o.NameA, o.NameB)
 	oneSided := map[string]bool{}
 	for _, ad := range r.Arches {
-		has, lacks := o.NameA, o.NameB
+		has, lacks := "A", "B"
 		if !ad.InA {
 			has, lacks = lacks, has
 		}
-		fmt.Fprintf(&b, "arch %s: only %s accepts it (%s: %s); in %s: %s\n",
+		fmt.Fprintf(&b, "arch %s: only %s accepts it (%s: %s); %s decides %s\n",
 			ad.Arch, has, lacks, ad.Refused, has, countsText(ad.Decisions))
 		if !o.Full {
 			oneSided[ad.Arch] = true
@@ -128,7 +138,12 @@ func samePair(exs []Example) bool {
 	return true
 }
 
-func sideText(s Side) string {
+// sideText renders one policy's decision: the action and what decided,
+// the deciding rule's line when it is in the policy's own file.
+func sideText(s Side, file string) string {
+	if s.rule != nil && s.rule.Pos.File == file && s.rule.Pos.IsValid() {
+		return fmt.Sprintf("%s (line %d)", s.Action, s.rule.Pos.Line)
+	}
 	if s.Pos != "" {
 		return s.Action + " (" + s.Pos + ")"
 	}
@@ -136,7 +151,7 @@ func sideText(s Side) string {
 }
 
 func pairText(o TextOptions, ex Example) string {
-	return o.NameA + " " + sideText(ex.A) + ", " + o.NameB + " " + sideText(ex.B)
+	return "A " + sideText(ex.A, o.FileA) + ", B " + sideText(ex.B, o.FileB)
 }
 
 func whereText(d *Diff) string {
@@ -193,9 +208,13 @@ func countsText(m map[string]int) string {
 	})
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%d %s", m[k], k)
+		noun := "syscalls"
+		if m[k] == 1 {
+			noun = "syscall"
+		}
+		parts[i] = fmt.Sprintf("%d %s %s", m[k], noun, k)
 	}
-	return strings.Join(parts, ", ") + " (syscalls)"
+	return strings.Join(parts, ", ")
 }
 
 // callText renders a syscall with its arguments: the named arguments of
