@@ -265,6 +265,10 @@ func (c *Command) Start() error {
 		// execve: no preemption signals, no garbage collection.
 		"GODEBUG=asyncpreemptoff=1",
 		"GOGC=off",
+		// Two Ps at least: the filtered thread keeps its P while blocked
+		// in execve (a raw system call does not hand it back), and the
+		// reporting thread needs one to run at all.
+		"GOMAXPROCS=2",
 	}
 	proc, err := os.StartProcess(initPath, []string{"syscage-init"}, &os.ProcAttr{Env: env, Files: files, Sys: sys})
 	if err != nil {
