@@ -27,10 +27,10 @@ var compileFormats = []string{"bpf", "c", "go", "oci", "spo", "native", "dot"}
 func newCompileCmd() *cobra.Command {
 	var (
 		format, output, freqFile, splitDir, goPackage, name string
-		arches                                           []string
-		maxInsns                                         int
-		noSplit, stats                                   bool
-		env                                              envFlags
+		arches                                              []string
+		maxInsns                                            int
+		noSplit, stats                                      bool
+		env                                                 envFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "compile POLICY [-o OUT] [--format F] [--arch A...] [--freq FILE] [--stats]",
