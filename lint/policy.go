@@ -23,7 +23,7 @@ func Policy(p *policy.Policy, opts Options) ([]Finding, error) {
 		return nil, err
 	}
 	fs := &findings{opts: &opts}
-	pd := &policyDecider{p: p, env: opts.Env, accepted: accepted, src: opts.Source}
+	pd := &policyDecider{p: p, env: opts.Env, accepted: accepted, src: opts.Source, ix: space.NewIndex(p)}
 	headerChecks(pd, fs)
 	if err := ruleChecks(pd, fs); err != nil {
 		return nil, err
@@ -41,6 +41,7 @@ type policyDecider struct {
 	env      policy.Env
 	accepted []*arch.Arch
 	src      []byte
+	ix       *space.Index
 }
 
 func (pd *policyDecider) arches() []*arch.Arch { return pd.accepted }
@@ -58,7 +59,7 @@ func (pd *policyDecider) slot(a *arch.Arch, nr uint32) space.Slot {
 // vectors with their decisions.
 func (pd *policyDecider) run(a *arch.Arch, nr uint32) ([][6]uint64, []policy.Decision, error) {
 	s := pd.slot(a, nr)
-	vecs, _, err := space.Args(a, s.Name, space.Conditions(space.Rules(pd.p, s, pd.env)), 0)
+	vecs, _, err := space.Args(a, s.Name, space.Conditions(pd.ix.Rules(s, pd.env)), 0)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -236,7 +237,7 @@ func ruleChecks(pd *policyDecider, fs *findings) error {
 		}
 		for _, nr := range nrs {
 			s := pd.slot(a, nr)
-			rules := space.Rules(p, s, pd.env)
+			rules := pd.ix.Rules(s, pd.env)
 			vecs, ds, err := pd.run(a, nr)
 			if err != nil {
 				return err

@@ -145,8 +145,9 @@ func Compare(a, b *policy.Policy, opts Options) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{Exact: true, Slots: len(slots), Diffs: []Diff{}}
+	ia, ib := space.NewIndex(a), space.NewIndex(b)
 	for _, s := range slots {
-		d, n, exact, err := compareSlot(a, b, s, opts)
+		d, n, exact, err := compareSlot(a, b, ia, ib, s, opts)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s, err)
 		}
@@ -161,8 +162,8 @@ func Compare(a, b *policy.Policy, opts Options) (*Report, error) {
 }
 
 // compareSlot compares the policies on one slot.
-func compareSlot(a, b *policy.Policy, s space.Slot, opts Options) (*Diff, int, bool, error) {
-	conds := append(space.Conditions(space.Rules(a, s, opts.Env)), space.Conditions(space.Rules(b, s, opts.Env))...)
+func compareSlot(a, b *policy.Policy, ia, ib *space.Index, s space.Slot, opts Options) (*Diff, int, bool, error) {
+	conds := append(space.Conditions(ia.Rules(s, opts.Env)), space.Conditions(ib.Rules(s, opts.Env))...)
 	vecs := [][6]uint64{{}}
 	exact := true
 	if len(conds) > 0 {

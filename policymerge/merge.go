@@ -64,6 +64,9 @@ func Union(ps ...*policy.Policy) (*policy.Policy, error) {
 		}
 	}
 	out := m.result()
+	if err := prune(out); err != nil {
+		return nil, err
+	}
 	if err := out.Validate(); err != nil {
 		return nil, fmt.Errorf("the union does not validate (a bug in merge): %w", err)
 	}
@@ -421,6 +424,8 @@ type constraint struct {
 	covers []policy.Expr
 	// dead: the rule never decides the target in the union.
 	dead bool
+	// split: a group target whose members need different constraints.
+	split bool
 }
 
 func (c constraint) key() string {
@@ -431,6 +436,9 @@ func (c constraint) key() string {
 	b.WriteByte('|')
 	for _, e := range c.covers {
 		fmt.Fprintf(&b, "%p;", e)
+	}
+	if c.split {
+		b.WriteString("|split")
 	}
 	return b.String()
 }
@@ -456,6 +464,10 @@ func (m *merger) constraint(p *policy.Policy, i, ri int, t policy.Target, arches
 		}
 		if dead {
 			return constraint{dead: true}, nil
+		}
+		if e.When == nil && t.Group != "" {
+			c.split = true // some members only: they are judged one by one
+			continue
 		}
 		if e.When == nil {
 			return c, conflictf("%s: the rule at %s covers %s on some architectures only, ahead of the rule at %s; merge cannot split a syscall by architecture",
@@ -504,6 +516,10 @@ func (m *merger) constraint(p *policy.Policy, i, ri int, t policy.Target, arches
 				// r's own condition implies this one: no constraint.
 				always = true
 				break
+			}
+			if e.When == nil && t.Group != "" {
+				c.split = true
+				continue
 			}
 			if e.When == nil {
 				return c, conflictf("the rule at %s covers %s on some architectures only; merge cannot split a syscall by architecture", e.Pos, t)

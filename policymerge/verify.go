@@ -10,31 +10,54 @@ import (
 	"github.com/syscage/syscage/policy"
 )
 
+// maxExactCaps bounds the capabilities whose every combination Envs
+// lists.
+const maxExactCaps = 6
+
 // Envs returns the environments in which the policies' only/except
-// restrictions can decide differently: every capability set made of the
-// capabilities they name (all of them, none, each alone), and every
-// kernel version around the minimums they name.
+// restrictions can decide differently: every set of the capabilities
+// they name (with more than six: none, all, each alone and all but each),
+// and every kernel version around the minimums they name.
 func Envs(ps ...*policy.Policy) []policy.Env {
-	var caps, kernels []string
+	var rules []*policy.Rule
 	for _, p := range ps {
-		for _, r := range p.Rules {
-			for _, ap := range []*policy.Applies{r.Only, r.Except} {
-				if ap == nil {
-					continue
+		rules = append(rules, p.Rules...)
+	}
+	return envsOf(rules)
+}
+
+// envsOf is Envs for the restrictions of some rules.
+func envsOf(rules []*policy.Rule) []policy.Env {
+	var caps, kernels []string
+	for _, r := range rules {
+		for _, ap := range []*policy.Applies{r.Only, r.Except} {
+			if ap == nil {
+				continue
+			}
+			for _, c := range ap.Caps {
+				if !slices.Contains(caps, c) {
+					caps = append(caps, c)
 				}
-				for _, c := range ap.Caps {
-					if !slices.Contains(caps, c) {
-						caps = append(caps, c)
-					}
-				}
-				if ap.MinKernel != "" && !slices.Contains(kernels, ap.MinKernel) {
-					kernels = append(kernels, ap.MinKernel)
-				}
+			}
+			if ap.MinKernel != "" && !slices.Contains(kernels, ap.MinKernel) {
+				kernels = append(kernels, ap.MinKernel)
 			}
 		}
 	}
 	capSets := [][]string{nil}
-	if len(caps) > 0 {
+	switch {
+	case len(caps) > 0 && len(caps) <= maxExactCaps:
+		// Every subset: exact.
+		for mask := 0; mask < 1<<len(caps); mask++ {
+			set := []string{}
+			for i, c := range caps {
+				if mask&(1<<i) != 0 {
+					set = append(set, c)
+				}
+			}
+			capSets = append(capSets, set)
+		}
+	case len(caps) > 0:
 		capSets = append(capSets, []string{})
 		for _, c := range caps {
 			capSets = append(capSets, []string{c})
@@ -66,21 +89,31 @@ func verify(ps []*policy.Policy, merged *policy.Policy) error {
 	if err != nil {
 		return err
 	}
-	for _, env := range Envs(all...) {
-		for _, s := range slots {
+	idx := make([]*space.Index, len(all))
+	for i, p := range all {
+		idx[i] = space.NewIndex(p)
+	}
+	for _, s := range slots {
+		// Only the restrictions of the rules that name the slot can
+		// make its decisions depend on the environment.
+		var naming []*policy.Rule
+		for _, ix := range idx {
+			naming = append(naming, ix.Naming(s)...)
+		}
+		ra := s.Arch
+		if ra == nil {
+			ra = arch.Native()
+		}
+		for _, env := range envsOf(naming) {
 			var conds []policy.Expr
-			for _, p := range all {
-				conds = append(conds, space.Conditions(space.Rules(p, s, env))...)
+			for _, ix := range idx {
+				conds = append(conds, space.Conditions(ix.Rules(s, env))...)
 			}
 			vecs := [][6]uint64{{}}
 			if len(conds) > 0 {
 				if vecs, _, err = space.Args(s.Arch, s.Name, conds, 0); err != nil {
 					return err
 				}
-			}
-			ra := s.Arch
-			if ra == nil {
-				ra = arch.Native()
 			}
 			for _, v := range vecs {
 				if err := verifyInput(ps, merged, s, v, env, ra); err != nil {
@@ -164,4 +197,47 @@ func inputText(s space.Slot, v [6]uint64, env policy.Env) string {
 		t += " on kernel " + env.Kernel
 	}
 	return t
+}
+
+// prune removes the rules of p that decide no input in any environment:
+// joining conditions and cutting guards out of rules can leave some that
+// later rules never reach, or whose condition cannot hold. Removing a rule
+// that never decides changes no decision.
+func prune(p *policy.Policy) error {
+	slots, err := space.Slots(p)
+	if err != nil {
+		return err
+	}
+	ix := space.NewIndex(p)
+	decided := map[*policy.Rule]bool{}
+	for _, s := range slots {
+		naming := ix.Naming(s)
+		if len(naming) == 0 {
+			continue
+		}
+		for _, env := range envsOf(naming) {
+			rules := ix.Rules(s, env)
+			if len(rules) == 0 {
+				continue
+			}
+			vecs, _, err := space.Args(s.Arch, s.Name, space.Conditions(rules), 0)
+			if err != nil {
+				return err
+			}
+			for _, v := range vecs {
+				d, err := policy.Evaluate(p, s.Input(v), env)
+				if err != nil {
+					return err
+				}
+				if d.Rule != nil {
+					decided[d.Rule] = true
+				}
+			}
+		}
+	}
+	p.Rules = slices.DeleteFunc(p.Rules, func(r *policy.Rule) bool { return !decided[r] })
+	if len(p.Rules) > 0 {
+		p.Rules[0].BlankBefore = false
+	}
+	return nil
 }

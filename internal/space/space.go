@@ -250,3 +250,54 @@ func sortedUnique(v []uint64) []uint64 {
 	sort.Slice(v, func(i, j int) bool { return v[i] < v[j] })
 	return slices.Compact(v)
 }
+
+// Index finds the rules of a policy that name a syscall number, without
+// walking every target of every rule for each slot.
+type Index struct {
+	p      *policy.Policy
+	byArch map[*arch.Arch]map[uint32][]*policy.Rule
+}
+
+// NewIndex returns an index of p's rules; it is built lazily, one
+// architecture at a time.
+func NewIndex(p *policy.Policy) *Index {
+	return &Index{p: p, byArch: map[*arch.Arch]map[uint32][]*policy.Rule{}}
+}
+
+// Naming returns, in order, the rules that name the slot's number on its
+// architecture, whatever their only/except restrictions.
+func (ix *Index) Naming(s Slot) []*policy.Rule {
+	if s.Arch == nil || s.Kind == Unaccepted {
+		return nil
+	}
+	m, ok := ix.byArch[s.Arch]
+	if !ok {
+		m = map[uint32][]*policy.Rule{}
+		for _, r := range ix.p.Rules {
+			for _, t := range r.Syscalls {
+				for _, sc := range t.Syscalls(s.Arch) {
+					if sc.Nr < 0 {
+						continue
+					}
+					nr := uint32(sc.Nr)
+					if l := m[nr]; len(l) == 0 || l[len(l)-1] != r {
+						m[nr] = append(l, r)
+					}
+				}
+			}
+		}
+		ix.byArch[s.Arch] = m
+	}
+	return m[s.Nr]
+}
+
+// Rules is Rules(p, s, env) through the index.
+func (ix *Index) Rules(s Slot, env policy.Env) []*policy.Rule {
+	var out []*policy.Rule
+	for _, r := range ix.Naming(s) {
+		if r.AppliesOn(s.Arch, env) {
+			out = append(out, r)
+		}
+	}
+	return out
+}

@@ -261,3 +261,20 @@ allow socket if (family == AF_INET || family in 10..16) && !(type & 0xf == 3) &&
 		}
 	}
 }
+
+func TestIndex(t *testing.T) {
+	p := parse(t, "arch x86_64 i386\ndefault errno(EPERM)\nallow @network-io\nonly caps CAP_NET_RAW {\nallow socket if family == 17\n}\nallow 1000\nerrno(EACCES) i386:read read\n")
+	slots, err := Slots(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := NewIndex(p)
+	for _, env := range []policy.Env{{}, {Caps: []string{}}} {
+		for _, s := range slots {
+			got, want := ix.Rules(s, env), Rules(p, s, env)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: index gives %d rules, Rules %d", s, len(got), len(want))
+			}
+		}
+	}
+}
