@@ -296,7 +296,7 @@ func symOptname(a *arch.Arch, v uint64, t [6]uint64) []string {
 var ioctlPrefixes = []string{"TC", "TIOC", "FIO", "FIC", "FID", "SIOC", "BLK", "FS_IOC", "TUN", "NS_GET", "PERF_EVENT_IOC", "SECCOMP_IOCTL", "PIDFD_GET", "RND", "FS_IOC"}
 
 func symIoctl(a *arch.Arch, v uint64, _ [6]uint64) []string {
-	return enum(a, v, hasPrefix(ioctlPrefixes...))
+	return enum(a, v, hasPrefix(ioctlPrefixes...), "FIONREAD", "FIONBIO", "FIOCLEX", "FIONCLEX", "FIOASYNC", "TIOCOUTQ")
 }
 
 // prctlOptions besides PR_SET_* and PR_GET_*: the rest of the PR_

@@ -46,14 +46,33 @@ type fastCounter struct {
 	seenTuples map[[7]uint64]uint64
 }
 
-// tupleEntries bounds the distinct argument combinations kept per run.
-const tupleEntries = 1 << 14
+// Map sizes: the distinct argument combinations kept per run, and the
+// threads alive at once (exited ones leave the map).
+const (
+	tupleEntries = 1 << 14
+	tidEntries   = 1 << 16
+)
 
 func newFastCounter(masks func(nr int) uint8) (*fastCounter, error) {
 	native := arch.Native()
 	if native == nil || native.Name != "x86_64" {
 		return nil, errors.New("the eBPF backend reads x86_64 registers; this is not x86_64")
 	}
+	// Hash maps whose entries are allocated on insertion are quick to
+	// create; kernels before 6.1 refuse them in tracing programs
+	// (kernel/bpf/verifier.c: check_map_prog_compatibility), so fall back
+	// to preallocated ones.
+	f, err := buildFastCounter(native, masks, ebpf.NoPrealloc)
+	if err != nil {
+		var err2 error
+		if f, err2 = buildFastCounter(native, masks, 0); err2 == nil {
+			return f, nil
+		}
+	}
+	return f, err
+}
+
+func buildFastCounter(native *arch.Arch, masks func(nr int) uint8, hashFlags uint32) (*fastCounter, error) {
 	f := &fastCounter{native: native, n: native.MaxNr() + 1, seenCounts: map[int]uint64{}, seenTuples: map[[7]uint64]uint64{}}
 	ok := false
 	defer func() {
@@ -62,7 +81,7 @@ func newFastCounter(masks func(nr int) uint8) (*fastCounter, error) {
 		}
 	}()
 	var err error
-	if f.tracked, err = ebpf.NewMap("syscage_tids", ebpf.MapHash, 4, 4, 1<<16); err != nil {
+	if f.tracked, err = ebpf.NewMapFlags("syscage_tids", ebpf.MapHash, 4, 4, tidEntries, hashFlags); err != nil {
 		return nil, err
 	}
 	if f.counts, err = ebpf.NewMap("syscage_counts", ebpf.MapPerCPUArray, 4, 8, f.n); err != nil {
@@ -71,7 +90,7 @@ func newFastCounter(masks func(nr int) uint8) (*fastCounter, error) {
 	if f.argMask, err = ebpf.NewMap("syscage_argmask", ebpf.MapArray, 4, 4, f.n); err != nil {
 		return nil, err
 	}
-	if f.tuples, err = ebpf.NewMap("syscage_args", ebpf.MapHash, 56, 8, tupleEntries); err != nil {
+	if f.tuples, err = ebpf.NewMapFlags("syscage_args", ebpf.MapHash, 56, 8, tupleEntries, hashFlags); err != nil {
 		return nil, err
 	}
 	if f.errs, err = ebpf.NewMap("syscage_errs", ebpf.MapArray, 4, 8, 2); err != nil {

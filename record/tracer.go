@@ -140,27 +140,6 @@ func Record(ctx context.Context, opts Options) (*Recording, error) {
 		t.col.capture = policyCapture(opts.Policy)
 	}
 
-	filter := traceAllFilter()
-	backend := opts.Backend
-	if backend != BackendPtrace {
-		f, err := newFastCounter(func(nr int) uint8 { return t.col.mask(native, nr) })
-		switch {
-		case err == nil:
-			t.fast = f
-			defer f.close()
-			if filter, err = hybridFilter(native, f.n); err != nil {
-				return nil, &StartError{Code: ExitInternal, Msg: err.Error()}
-			}
-			backend = BackendEBPF
-		case backend == BackendEBPF:
-			return nil, &StartError{Code: ExitInternal, Msg: "the eBPF backend is not available: " + err.Error()}
-		default:
-			t.rec.Notes = append(t.rec.Notes, "recorded with ptrace alone (every syscall stops the program): the eBPF backend is not available: "+err.Error())
-			backend = BackendPtrace
-		}
-	}
-	t.rec.Backend = backend.String()
-
 	argv := opts.Args
 	if len(argv) == 0 {
 		argv = []string{opts.Path}
@@ -169,7 +148,7 @@ func Record(ctx context.Context, opts Options) (*Recording, error) {
 	if env == nil {
 		env = os.Environ()
 	}
-	cfg := stageConfig{Path: path, Argv: argv, Env: env, Dir: opts.Dir, Filter: filter.Encode(bpf.NativeEndian)}
+	cfg := stageConfig{Path: path, Argv: argv, Env: env, Dir: opts.Dir}
 
 	// The tracer's thread: every ptrace request must come from the
 	// thread that attached.
@@ -184,6 +163,32 @@ func Record(ctx context.Context, opts Options) (*Recording, error) {
 		return nil, err
 	}
 	return t.rec, nil
+}
+
+// setupBackend loads the eBPF counter when the backend allows and returns
+// the filter the program runs under.
+func (t *tracer) setupBackend() (bpf.Program, error) {
+	backend := t.opts.Backend
+	if backend != BackendPtrace {
+		f, err := newFastCounter(func(nr int) uint8 { return t.col.mask(t.native, nr) })
+		switch {
+		case err == nil:
+			filter, err := hybridFilter(t.native, f.n)
+			if err != nil {
+				f.close()
+				return nil, &StartError{Code: ExitInternal, Msg: err.Error()}
+			}
+			t.fast = f
+			t.rec.Backend = BackendEBPF.String()
+			return filter, nil
+		case backend == BackendEBPF:
+			return nil, &StartError{Code: ExitInternal, Msg: "the eBPF backend is not available: " + err.Error()}
+		default:
+			t.rec.Notes = append(t.rec.Notes, "recorded with ptrace alone (every syscall stops the program): the eBPF backend is not available: "+err.Error())
+		}
+	}
+	t.rec.Backend = BackendPtrace.String()
+	return traceAllFilter(), nil
 }
 
 // task is a traced thread.
@@ -249,6 +254,20 @@ func (t *tracer) run(ctx context.Context, cfg stageConfig) error {
 	proc.Release() // the tracer reaps it with wait4
 	t.root = proc.Pid
 
+	// Load the eBPF counter while the stage starts.
+	filter, err := t.setupBackend()
+	if err != nil {
+		t.killStage()
+		return err
+	}
+	if t.fast != nil {
+		defer func(f *fastCounter) {
+			// Detaching waits for an RCU grace period; the recording
+			// need not wait for it.
+			go f.close()
+		}(t.fast)
+	}
+	cfg.Filter = filter.Encode(bpf.NativeEndian)
 	b, _ := json.Marshal(cfg)
 	if _, err := cfgW.Write(append(b, '\n')); err != nil {
 		t.killStage()

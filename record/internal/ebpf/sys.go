@@ -94,10 +94,22 @@ type Map struct {
 	perCPU int
 }
 
+// Map flags.
+const (
+	// NoPrealloc allocates hash map entries as they are inserted instead
+	// of all at creation (BPF_F_NO_PREALLOC).
+	NoPrealloc = 1
+)
+
 // NewMap creates a map. Values of per-CPU maps are read as one value per
 // possible CPU, each rounded up to 8 bytes.
 func NewMap(name string, typ, keySize, valueSize, maxEntries int) (*Map, error) {
-	attr := mapCreateAttr{mapType: uint32(typ), keySize: uint32(keySize), valueSize: uint32(valueSize), maxEntries: uint32(maxEntries)}
+	return NewMapFlags(name, typ, keySize, valueSize, maxEntries, 0)
+}
+
+// NewMapFlags creates a map with flags (NoPrealloc).
+func NewMapFlags(name string, typ, keySize, valueSize, maxEntries int, flags uint32) (*Map, error) {
+	attr := mapCreateAttr{mapType: uint32(typ), keySize: uint32(keySize), valueSize: uint32(valueSize), maxEntries: uint32(maxEntries), mapFlags: flags}
 	copy(attr.name[:15], name)
 	fd, err := bpf(cmdMapCreate, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	if err != nil {
