@@ -3,6 +3,7 @@ package lint
 import (
 	"encoding/binary"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -280,4 +281,19 @@ func ExamplePolicy() {
 	// Output:
 	// app.policy:2:1 error fallback-errno
 	// app.policy:5:1 warning shadowed-rule
+}
+
+// TestChecksInDocs: docs/tools.md has a row for every check with its
+// severity.
+func TestChecksInDocs(t *testing.T) {
+	doc, err := os.ReadFile("../docs/tools.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range Checks() {
+		row := fmt.Sprintf("| `%s` | %s |", c.ID, c.Severity)
+		if !strings.Contains(string(doc), row) {
+			t.Errorf("docs/tools.md lacks the row %q", row)
+		}
+	}
 }
