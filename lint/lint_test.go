@@ -297,3 +297,34 @@ func TestChecksInDocs(t *testing.T) {
 		}
 	}
 }
+
+// FuzzProgram: any filter the kernel would accept can be linted without
+// a panic, and every finding names an instruction of it.
+func FuzzProgram(f *testing.F) {
+	for _, src := range []string{
+		"A = nr\nif (A == 101) goto deny\nreturn ALLOW\ndeny: return ERRNO(1)\n",
+		"A = arch\nif (A != ARCH_X86_64) goto kill\nA = nr\nmem[0] = A\nX = mem[0]\nA = X\nif (A == 59) goto kill\nreturn ALLOW\nkill: return KILL_PROCESS\n",
+		"A = args[0]\nA &= 0xff\nif (A & 0x10) goto 0004\nreturn ERRNO(0)\nreturn A\n",
+	} {
+		p, err := bpf.Assemble(src, arch.Names())
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(p.Encode(binary.LittleEndian))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		prog, err := bpf.Decode(raw, binary.LittleEndian)
+		if err != nil || bpf.Validate(prog) != nil {
+			return
+		}
+		fs, err := Program("f", prog, binary.LittleEndian, Options{})
+		if err != nil {
+			t.Fatalf("a valid program: %v", err)
+		}
+		for _, fd := range fs {
+			if fd.Insn < 0 || fd.Insn >= len(prog) {
+				t.Fatalf("finding at instruction %d of %d: %v", fd.Insn, len(prog), fd)
+			}
+		}
+	})
+}
