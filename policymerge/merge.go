@@ -435,7 +435,7 @@ func (c constraint) key() string {
 	}
 	b.WriteByte('|')
 	for _, e := range c.covers {
-		fmt.Fprintf(&b, "%p;", e)
+		b.WriteString(policy.FormatExpr(e) + ";")
 	}
 	if c.split {
 		b.WriteString("|split")
