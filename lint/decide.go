@@ -256,7 +256,7 @@ func execCheck(d decider, a *arch.Arch, fs *findings) error {
 	}
 	fs.add(first.pos, first.insn, ExecDenied,
 		"allow execve (`allow execve`), or, for a program that installs the filter on itself, say so (syscage check --self)",
-		"execve and execveat are denied on %s (%s, with %s): a program launched under this filter cannot start, because the filter is installed before execve",
+		"execve and execveat are denied on %s (%s, with %s): a container runtime, or any launcher that installs the filter before execve, cannot start a program under it (syscage run can, through its exec gate, while it keeps running)",
 		a.Name, first.what, retText(first.ret, a))
 	return nil
 }

@@ -117,8 +117,8 @@ var checks = []Check{
 		"a process can pick another syscall table (int 0x80 on x86_64) where the same number is another syscall."},
 	{X32Bypass, Error, true, false, "A raw filter accepts AUDIT_ARCH_X86_64 but lets x32 numbers (bit 30 set) through where the " +
 		"x86_64 number is denied: x32 syscalls bypass it."},
-	{ExecDenied, Warning, true, true, "The policy denies execve and execveat by default: a program launched under it " +
-		"(syscage run, a container runtime) cannot even start, since the filter is installed before execve."},
+	{ExecDenied, Warning, true, true, "The policy denies execve and execveat: a container runtime, or any launcher that " +
+		"installs the filter before execve, cannot start a program under it."},
 	{IOURingAllowed, Warning, true, true, "io_uring is allowed: operations submitted through the ring never pass the seccomp filter."},
 	{PtraceAllowed, Warning, true, true, "ptrace is allowed: it can read and change other processes, and before Linux 4.8 rewrite syscalls after the filter ran."},
 	{BPFAllowed, Warning, true, true, "bpf is allowed: it loads programs into the kernel and is a frequent source of kernel exploits."},

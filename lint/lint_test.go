@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/syscage/syscage/arch"
 	"github.com/syscage/syscage/bpf"
@@ -127,6 +128,32 @@ allow personality if personality == 0xffffffff
 `
 	if fs := lintSrc(t, src, Options{}); len(fs) > 0 {
 		t.Errorf("findings on a clean policy: %v", fs)
+	}
+}
+
+// TestIncludeOverride: a rule of an included file that the including
+// file overrides is not reported; a rule shadowed within one file is.
+func TestIncludeOverride(t *testing.T) {
+	fsys := fstest.MapFS{
+		"base.policy": {Data: []byte("arch x86_64\ndefault errno(EPERM)\nallow execve\nerrno(EPERM) socket if family == 40\nallow socket\nallow getpid\nkill_process getpid\n")},
+		"main.policy": {Data: []byte("errno(EAFNOSUPPORT) socket if family != AF_UNIX\ninclude \"base.policy\"\n")},
+	}
+	p, err := policy.ParseFile("main.policy", policy.ParseOptions{FS: fsys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := Policy(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range fs {
+		if f.Check == ShadowedRule || f.Check == RedundantRule {
+			got = append(got, f.Where())
+		}
+	}
+	if want := []string{"base.policy:7:1"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("dead rules reported at %v, want %v: %v", got, want, fs)
 	}
 }
 

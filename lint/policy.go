@@ -356,6 +356,16 @@ func reportRule(pd *policyDecider, r *policy.Rule, st *ruleStat, fs *findings) {
 				"the condition `%s` holds for every argument value of %s", policy.FormatExpr(r.When), targetsText(r.Syscalls))
 		}
 	}
+	// A rule from an included file that the including file overrides
+	// (the shadowing rule is elsewhere) is the usual way to adapt a
+	// shared base: not a finding.
+	if r.Pos.File != pd.p.Source {
+		for _, s := range st.shadowers {
+			if s.Pos.File != r.Pos.File {
+				return
+			}
+		}
+	}
 	var dead []int
 	for i := range r.Syscalls {
 		if st.pairs[i] > 0 && st.decided[i] == 0 && st.matched[i] > 0 {
