@@ -22,7 +22,6 @@ type archModel struct {
 	// syscall.
 	arena  []entry
 	chains []chainLinks // indexed like tab.nrs
-	conds  []*cond      // the conditions of entries; conds[0] is condAlways
 	// extra holds the chains of numbers outside the table that rules
 	// name, and extraNrs those numbers, sorted.
 	extra    map[uint32]chainLinks
@@ -67,6 +66,8 @@ type table struct {
 	bundled []float64
 	// byID[id] is the number of the syscall with name ID id, or -1.
 	byID []int32
+	// mix is the bundled mix on this table, sorted by name.
+	mix []nrWeight
 }
 
 // index returns the index of nr in the table, or -1.
@@ -106,6 +107,7 @@ func tableOf(a *arch.Arch) *table {
 		t.bundled[i] = mix[s.Name]
 		t.byID[ids[s.Name]] = int32(s.Nr)
 	}
+	t.mix = mixFor(t, mix)
 	v, _ := tables.LoadOrStore(a, t)
 	return v.(*table)
 }
@@ -114,7 +116,16 @@ func tableOf(a *arch.Arch) *table {
 func (m *model) resolveArch(a *arch.Arch, ap *applier, ids []int32) (*archModel, error) {
 	p := m.p
 	tab := tableOf(a)
-	am := &archModel{a: a, tab: tab, chains: make([]chainLinks, len(tab.nrs)), arena: make([]entry, 1, len(tab.nrs)+1), conds: []*cond{condAlways}}
+	am := m.archModels[a]
+	if am == nil {
+		am = &archModel{a: a, tab: tab, chains: make([]chainLinks, len(tab.nrs)), arena: make([]entry, 1, len(tab.nrs)+1)}
+		m.archModels[a] = am
+	} else {
+		clear(am.chains)
+		am.arena = am.arena[:1]
+		clear(am.extra)
+		am.extraNrs = am.extraNrs[:0]
+	}
 	if p.Default.Kind == 0 {
 		return nil, fmt.Errorf("compile: the policy has no default action")
 	}
@@ -199,22 +210,17 @@ func (rr *ruleResolver) add(nr int, name string) error {
 		if rr.ret, err = actionRet(r.Action, am.a, policy.Action{}); err != nil {
 			return fmt.Errorf("%s: %w", r.Pos, err)
 		}
-		rr.m.addOrigin(rr.ret, Origin{Kind: FromRule, Rule: r})
+		rr.m.addRuleOrigin(rr.index, rr.ret)
 		rr.resolved = true
 	}
 	ci := int32(0)
 	if r.When != nil {
-		c, err := rr.res.resolve(r.When, name)
-		if err != nil {
+		var err error
+		if ci, err = rr.m.condition(&rr.res, rr.index, name); err != nil {
 			return err
 		}
-		switch c.kind {
-		case condFalse:
-			return nil
-		case condTrue:
-		default:
-			ci = int32(len(am.conds))
-			am.conds = append(am.conds, c)
+		if ci < 0 {
+			return nil // the condition never holds
 		}
 	}
 	e := int32(len(am.arena))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/syscage/syscage/arch"
 	"github.com/syscage/syscage/bpf"
@@ -114,7 +115,15 @@ type Result struct {
 	// frequencies were applied to.
 	Arches []*arch.Arch
 
-	model *model
+	// The policy and options, for Explain, which resolves the policy
+	// again on first use.
+	policy  *policy.Policy
+	opts    Options
+	explain struct {
+		once sync.Once
+		m    *model
+		err  error
+	}
 }
 
 // Stats describes a compiled policy.
@@ -150,7 +159,8 @@ func Policy(p *policy.Policy, opts Options) (*Result, error) {
 	if limit <= 0 || limit > bpf.MaxInstructions {
 		limit = bpf.MaxInstructions
 	}
-	res := &Result{BigEndian: m.big, Arches: m.archList(), model: m}
+	defer m.release()
+	res := &Result{BigEndian: m.big, Arches: m.archList(), policy: p, opts: opts}
 
 	prog, origins := m.program(nil)
 	if len(prog) <= limit {

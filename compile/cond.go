@@ -105,6 +105,11 @@ func (c *cond) eval(args *[6]uint64) bool {
 // resolver turns policy conditions into conds for one arch.
 type resolver struct {
 	arch *arch.Arch
+	// The signature of the syscall last asked about: consecutive rules
+	// often test the same syscall.
+	sigName      string
+	sig          arch.Signature
+	sigOK, known bool
 }
 
 // resolve resolves e for syscall name (may be "" for a number the table
@@ -183,11 +188,29 @@ func (r *resolver) resolveList(kind condKind, terms []policy.Expr, syscall strin
 // is 32 bits wide; on 64-bit ones an argument of C type int is 32 bits
 // and everything else, unknown signatures included, 64.
 func (r *resolver) argSlot(c *policy.Cmp, syscall string) (idx int, wide bool, err error) {
-	idx, err = policy.ArgIndex(r.arch, syscall, c)
-	if err != nil {
-		return 0, false, &policy.Error{Pos: c.Pos, Msg: err.Error()}
+	if c.Arg < 0 || c.Arg > 5 {
+		// Named arguments, and errors, as policy.ArgIndex reads them.
+		idx, err = policy.ArgIndex(r.arch, syscall, c)
+		if err != nil {
+			return 0, false, &policy.Error{Pos: c.Pos, Msg: err.Error()}
+		}
+	} else {
+		idx = c.Arg
 	}
-	return idx, policy.ArgWidth(r.arch, syscall, idx) == 64, nil
+	return idx, r.wide(syscall, idx), nil
+}
+
+// wide reports whether a filter compares all 64 bits of argument idx of
+// syscall on r.arch: policy.ArgWidth, with the signature remembered.
+func (r *resolver) wide(syscall string, idx int) bool {
+	if r.arch.Bits == 32 {
+		return false
+	}
+	if !r.known || syscall != r.sigName {
+		r.sigName, r.known = syscall, true
+		r.sig, r.sigOK = r.arch.Signature(syscall)
+	}
+	return !(r.sigOK && idx < len(r.sig.Args) && r.sig.Args[idx].Kind == arch.KindInt)
 }
 
 // value resolves a constant on r.arch: '|'-joined numbers and symbols.
@@ -324,3 +347,117 @@ func (c *cond) fold() *cond {
 
 // singleBit reports whether v has exactly one bit set.
 func singleBit(v uint32) bool { return bits.OnesCount32(v) == 1 }
+
+// condShape is what the resolution of a rule's condition depends on.
+type condShape struct {
+	done bool
+	// args are the argument slots written arg0..arg5.
+	args uint8
+	// perSyscall: some argument is named, so the slot comes from each
+	// syscall's signature. perArch: some constant is symbolic, so its
+	// value comes from the architecture.
+	perSyscall, perArch bool
+}
+
+// condKey identifies a resolved condition: the rule, the widths of the
+// slots it reads and, where they matter, the architecture and syscall.
+type condKey struct {
+	rule   int32
+	widths uint8
+	arch   *arch.Arch
+	name   string
+}
+
+func shapeOf(e policy.Expr, s *condShape) {
+	switch e := e.(type) {
+	case *policy.And:
+		for _, t := range e.Terms {
+			shapeOf(t, s)
+		}
+	case *policy.Or:
+		for _, t := range e.Terms {
+			shapeOf(t, s)
+		}
+	case *policy.Not:
+		shapeOf(e.X, s)
+	case *policy.Cmp:
+		if e.Arg < 0 || e.Arg > 5 {
+			s.perSyscall = true
+		} else {
+			s.args |= 1 << e.Arg
+		}
+		symbolic := func(v policy.Value) {
+			for _, t := range v.Terms {
+				if t != "" && (t[0] < '0' || t[0] > '9') && t[0] != '-' {
+					s.perArch = true
+				}
+			}
+		}
+		symbolic(e.Value)
+		symbolic(e.Mask)
+		symbolic(e.High)
+		for _, v := range e.Values {
+			symbolic(v)
+		}
+	}
+}
+
+// condition returns the index in m.conds of rule ri's condition resolved
+// for syscall name on res's arch, or -1 when it never holds. A condition
+// that reads slots by number and compares them with numbers resolves the
+// same wherever the slots have the same widths, so it is resolved once
+// for all those syscalls and architectures; equal indexes then let
+// chains share their code.
+func (m *model) condition(res *resolver, ri int32, name string) (int32, error) {
+	if len(m.shapes) != len(m.p.Rules) {
+		m.shapes = append(m.shapes[:0], make([]condShape, len(m.p.Rules))...)
+	}
+	r := m.p.Rules[ri]
+	sh := &m.shapes[ri]
+	if !sh.done {
+		shapeOf(r.When, sh)
+		sh.done = true
+	}
+	key := condKey{rule: ri}
+	if sh.perArch || sh.perSyscall {
+		key.arch = res.arch
+	}
+	if sh.perSyscall {
+		key.name = name
+	} else {
+		for i := 0; i < 6; i++ {
+			if sh.args&(1<<i) != 0 && res.wide(name, i) {
+				key.widths |= 1 << i
+			}
+		}
+	}
+	// Most conditions depend on the widths only: a number is key enough.
+	simple := key.arch == nil && key.name == ""
+	skey := uint64(uint32(ri))<<8 | uint64(key.widths)
+	if simple {
+		if ci, ok := m.condIndexSimple[skey]; ok {
+			return ci, nil
+		}
+	} else if ci, ok := m.condIndex[key]; ok {
+		return ci, nil
+	}
+	c, err := res.resolve(r.When, name)
+	if err != nil {
+		return 0, err
+	}
+	ci := int32(len(m.conds))
+	switch c.kind {
+	case condFalse:
+		ci = -1
+	case condTrue:
+		ci = 0
+	default:
+		m.conds = append(m.conds, c)
+	}
+	if simple {
+		m.condIndexSimple[skey] = ci
+	} else {
+		m.condIndex[key] = ci
+	}
+	return ci, nil
+}

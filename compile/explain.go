@@ -34,7 +34,15 @@ func (r *Result) Explain(d *bpf.SeccompData) (Trace, error) {
 	for i, res := range sr.Results {
 		t.Paths[i] = res.Path
 	}
-	want, origin := r.model.decide(uint32(d.Arch), uint32(d.Nr), &d.Args)
+	r.explain.once.Do(func() {
+		// A model of its own: the one compiling used went back to the
+		// pool.
+		r.explain.m, r.explain.err = newModel(r.policy, r.opts)
+	})
+	if r.explain.err != nil {
+		return t, r.explain.err
+	}
+	want, origin := r.explain.m.decide(uint32(d.Arch), uint32(d.Nr), &d.Args)
 	if want != sr.Action {
 		return t, fmt.Errorf("compile: internal error: the filters return %s for %+v but the policy says %s (%s)",
 			bpf.ActionString(sr.Action), *d, bpf.ActionString(want), origin)
@@ -60,7 +68,7 @@ func (m *model) decide(audit, nr uint32, args *[6]uint64) (uint32, Origin) {
 			}
 			ch, known := am.chain(nr, nil)
 			for _, e := range ch {
-				if am.conds[e.cond].eval(args) {
+				if m.conds[e.cond].eval(args) {
 					return e.ret, Origin{Kind: FromRule, Rule: m.p.Rules[e.rule]}
 				}
 			}

@@ -1,6 +1,8 @@
 package compile
 
 import (
+	"sync"
+
 	"github.com/syscage/syscage/bpf"
 )
 
@@ -44,15 +46,35 @@ type graph struct {
 	// rets caches the return nodes, of which there are few but which
 	// every syscall's code asks for.
 	rets []node
+	seen []bool // reachable's scratch
 }
+
+// graphs recycles graphs: a compilation builds a few and drops them, and
+// reusing their buffers keeps compiling many policies off the heap.
+var graphs sync.Pool
 
 func newGraph(sizeHint int) *graph {
 	size := 64
 	for size < 2*sizeHint {
 		size *= 2
 	}
-	return &graph{nodes: make([]node, 0, sizeHint), cons: make([]int32, size)}
+	g, _ := graphs.Get().(*graph)
+	if g == nil {
+		return &graph{nodes: make([]node, 0, sizeHint), cons: make([]int32, size)}
+	}
+	g.nodes, g.rets, g.nused = g.nodes[:0], g.rets[:0], 0
+	if cap(g.cons) >= size {
+		g.cons = g.cons[:size]
+		clear(g.cons)
+	} else {
+		g.cons = make([]int32, size)
+	}
+	return g
 }
+
+// free hands the graph's buffers back for reuse; g must not be used
+// after.
+func (g *graph) free() { graphs.Put(g) }
 
 func (n *node) hash() uint32 {
 	h := uint64(n.kind)<<56 ^ uint64(n.op)<<40 ^ uint64(n.k)
@@ -174,7 +196,11 @@ func (n *node) instruction() bpf.Instruction {
 // reachable returns the nodes reachable from roots in a topological order
 // (every node before its successors), found by descending ID.
 func (g *graph) reachable(roots ...nodeID) []nodeID {
-	seen := make([]bool, len(g.nodes))
+	if cap(g.seen) < len(g.nodes) {
+		g.seen = make([]bool, len(g.nodes), 2*len(g.nodes))
+	}
+	seen := g.seen[:len(g.nodes)]
+	clear(seen)
 	top := noNode
 	for _, r := range roots {
 		seen[r] = true

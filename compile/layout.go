@@ -2,6 +2,7 @@ package compile
 
 import (
 	"slices"
+	"sync"
 
 	"github.com/syscage/syscage/bpf"
 )
@@ -25,19 +26,22 @@ import (
 //
 // layout returns the program and the index of every RET instruction.
 func layout(g *graph, root nodeID, heat []float64) (bpf.Program, []int) {
+	ws, _ := layoutScratch.Get().(*layoutWork)
+	if ws == nil {
+		ws = new(layoutWork)
+	}
+	defer layoutScratch.Put(ws)
 	order := g.reachable(root)
-	nodes := append(make([]node, 0, len(g.nodes)+16), g.nodes...)
+	nodes := append(ws.nodes[:0], g.nodes...)
 
 	// Per node: the load or AND glued before it, its block, whether it
 	// needs a jump to its successor, and where it was written.
-	type slot struct {
-		claim    nodeID
-		block    int32
-		nearest  int32
-		needGoto bool
-		heat     float64
+	slots := ws.slots[:0]
+	if cap(slots) < len(nodes) {
+		slots = make([]slot, len(nodes), 2*len(nodes))
 	}
-	slots := make([]slot, len(nodes), len(nodes)+16)
+	slots = slots[:len(nodes)]
+	defer func() { ws.nodes, ws.slots = nodes, slots }()
 	for i := range slots {
 		slots[i] = slot{claim: noNode, block: -1, nearest: -1}
 		if i < len(heat) {
@@ -67,8 +71,9 @@ func layout(g *graph, root nodeID, heat []float64) (bpf.Program, []int) {
 	}
 
 	// Blocks: a head and the chain of nodes glued to it, stored flat.
-	members := make([]nodeID, 0, len(nodes))
-	starts := make([]int32, 0, len(order)+1)
+	members := ws.members[:0]
+	starts := ws.starts[:0]
+	defer func() { ws.members, ws.starts = members, starts }()
 	addBlock := func(id nodeID) {
 		if slots[id].claim != noNode {
 			return
@@ -96,8 +101,14 @@ func layout(g *graph, root nodeID, heat []float64) (bpf.Program, []int) {
 	nblocks := len(starts) - 1
 
 	// Order blocks: reverse postorder, hotter successor visited last.
-	visited := make([]bool, nblocks)
-	post := make([]int32, 0, nblocks)
+	visited := ws.visited[:0]
+	if cap(visited) < nblocks {
+		visited = make([]bool, nblocks, 2*nblocks)
+	}
+	visited = visited[:nblocks]
+	clear(visited)
+	post := ws.post[:0]
+	defer func() { ws.visited, ws.post = visited, post }()
 	var visit func(b int32)
 	visit = func(b int32) {
 		visited[b] = true
@@ -182,3 +193,26 @@ func layout(g *graph, root nodeID, heat []float64) (bpf.Program, []int) {
 	}
 	return bpf.Program(rev), retPos
 }
+
+// slot is what layout knows of a node: the load or AND glued before it,
+// its block, whether it needs a jump to its successor, and where the
+// nearest instruction doing its work was written.
+type slot struct {
+	claim    nodeID
+	block    int32
+	nearest  int32
+	needGoto bool
+	heat     float64
+}
+
+// layoutWork holds layout's scratch buffers between compilations.
+type layoutWork struct {
+	nodes   []node
+	slots   []slot
+	members []nodeID
+	starts  []int32
+	visited []bool
+	post    []int32
+}
+
+var layoutScratch sync.Pool

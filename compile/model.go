@@ -2,6 +2,7 @@ package compile
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/syscage/syscage/arch"
 	"github.com/syscage/syscage/policy"
@@ -15,7 +16,7 @@ const x32Bit = 0x40000000
 // It refers to its condition and rule by index, so that the arena of
 // entries holds no pointers for the garbage collector to follow.
 type entry struct {
-	cond int32 // index into archModel.conds; 0 is "always"
+	cond int32 // index into model.conds; 0 is "always"
 	ret  uint32
 	next int32 // the next entry of the chain in archModel.arena, 0 at the end
 	rule int32 // index into the policy's rules
@@ -48,12 +49,69 @@ type model struct {
 	bundled bool // freq is the bundled mix
 	// scratch holds a chain while its code is built.
 	scratch []entry
+	// conds are the resolved conditions of every architecture; conds[0]
+	// is condAlways. condIndex finds a rule's condition again where the
+	// resolution cannot differ (see condition), and shapes describes the
+	// rules' conditions.
+	conds           []*cond
+	condIndex       map[condKey]int32
+	condIndexSimple map[uint64]int32
+	shapes          []condShape
+	// ruleRet is the first return value recorded for each rule, -1 for
+	// none yet.
+	ruleRet []int64
+	// codes remembers the code built for a chain, by the conditions and
+	// actions of its entries, for the graph being built: architectures
+	// that share a policy's rules share their code.
+	codes   map[string]nodeID
+	codeKey []byte
 	// runCount and uncond are measured when the whole policy is built
 	// into one graph (see Stats).
 	runCount, uncond int
 	// retOrigins lists, for each return value, the origins that may
 	// produce it.
 	retOrigins map[uint32][]Origin
+	// archModels keeps the models of the architectures met before, so
+	// that a model taken from the pool reuses their buffers.
+	archModels map[*arch.Arch]*archModel
+	// runBufs and tree are scratch for building runs and search trees.
+	runBufs [][]run
+	tree    treeBuilder
+}
+
+// models recycles models: compiling many policies then reuses the
+// buffers of earlier compilations instead of allocating them anew.
+var models sync.Pool
+
+// getModel returns an empty model, recycled when one is free.
+func getModel() *model {
+	m, _ := models.Get().(*model)
+	if m == nil {
+		return &model{
+			retOrigins:      map[uint32][]Origin{},
+			conds:           []*cond{condAlways},
+			condIndex:       map[condKey]int32{},
+			condIndexSimple: make(map[uint64]int32, 64),
+			codes:           map[string]nodeID{},
+			archModels:      map[*arch.Arch]*archModel{},
+		}
+	}
+	clear(m.retOrigins)
+	clear(m.conds[1:])
+	m.conds = m.conds[:1]
+	clear(m.condIndex)
+	clear(m.condIndexSimple)
+	clear(m.codes)
+	m.shapes, m.ruleRet = m.shapes[:0], m.ruleRet[:0]
+	m.groups = nil
+	m.runCount, m.uncond = 0, 0
+	return m
+}
+
+// release hands m back to the pool; it must not be used after.
+func (m *model) release() {
+	m.p, m.freq = nil, nil
+	models.Put(m)
 }
 
 func (m *model) archList() []*arch.Arch {
@@ -71,7 +129,8 @@ func (m *model) archList() []*arch.Arch {
 // newModel resolves p for the options: arches, actions, rules and
 // conditions per architecture.
 func newModel(p *policy.Policy, opts Options) (*model, error) {
-	m := &model{p: p, freq: opts.Frequencies, retOrigins: map[uint32][]Origin{}}
+	m := getModel()
+	m.p, m.freq, m.bundled = p, opts.Frequencies, false
 	if m.freq == nil {
 		m.freq, m.bundled = bundledOnce(), true
 	}
@@ -113,6 +172,27 @@ func newModel(p *policy.Policy, opts Options) (*model, error) {
 		}
 	}
 	return m, nil
+}
+
+// addRuleOrigin records that rule ri returns ret on some architecture.
+// Rules usually return the same value on every architecture, which one
+// remembered value per rule tells without searching.
+func (m *model) addRuleOrigin(ri int32, ret uint32) {
+	if len(m.ruleRet) != len(m.p.Rules) {
+		m.ruleRet = m.ruleRet[:0]
+		for range m.p.Rules {
+			m.ruleRet = append(m.ruleRet, -1)
+		}
+	}
+	if m.ruleRet[ri] == int64(ret) {
+		return
+	}
+	if m.ruleRet[ri] < 0 {
+		m.ruleRet[ri] = int64(ret)
+		m.retOrigins[ret] = append(m.retOrigins[ret], Origin{Kind: FromRule, Rule: m.p.Rules[ri]})
+		return
+	}
+	m.addOrigin(ret, Origin{Kind: FromRule, Rule: m.p.Rules[ri]})
 }
 
 func (m *model) addOrigin(ret uint32, o Origin) {

@@ -72,6 +72,7 @@ func optimise(g *graph, roots []nodeID) (*graph, []nodeID) {
 		for i, r := range roots {
 			roots[i] = remap[r]
 		}
+		g.free()
 		g = ng
 	}
 	return g, total

@@ -1,6 +1,7 @@
 package compile
 
 import (
+	"encoding/binary"
 	"slices"
 	"sort"
 
@@ -39,6 +40,7 @@ func (m *model) program(own *ownership) (bpf.Program, map[int][]Origin) {
 	g := newGraph(256)
 	l := &lowerer{g: g, big: m.big}
 	allow := g.ret(bpf.RetAllow)
+	clear(m.codes)
 	groupRuns := make([][]run, len(m.groups))
 	var roots []nodeID
 	seen := map[nodeID]bool{}
@@ -48,7 +50,11 @@ func (m *model) program(own *ownership) (bpf.Program, map[int][]Origin) {
 		if own != nil {
 			sp = own.spans[gi]
 		}
-		runs, uncond := m.runs(g, l, grp, sp, allow)
+		for len(m.runBufs) <= gi {
+			m.runBufs = append(m.runBufs, nil)
+		}
+		runs, uncond := m.runs(g, l, grp, sp, allow, m.runBufs[gi][:0])
+		m.runBufs[gi] = runs
 		if own == nil {
 			m.uncond += uncond
 		}
@@ -79,13 +85,14 @@ func (m *model) program(own *ownership) (bpf.Program, map[int][]Origin) {
 		if own == nil {
 			m.runCount += len(runs)
 		}
-		tree := searchTree(g, runs, gi == 0)
+		tree := searchTree(g, runs, gi == 0, &m.tree)
 		heat = noteHeat(g, heat, runs, tree)
 		next = g.jump(bpf.JmpJEQ, m.groups[gi].audit, g.load(bpf.OffsetNr, tree), next)
 	}
 	root := g.load(bpf.OffsetArch, next)
 	heat = append(heat, make([]float64, len(g.nodes)-len(heat))...)
 	prog, rets := layout(g, root, heat)
+	g.free()
 	origins := make(map[int][]Origin, len(rets))
 	for _, idx := range rets {
 		k := prog[idx].K
@@ -153,18 +160,11 @@ func (b *runBuilder) addOwned(lo, hi uint64, code nodeID, w float64) {
 	}
 }
 
-// runs lists the runs of one group's number space. Numbers outside own
-// go to allow. It also counts the known syscalls allowed whatever their
-// arguments.
-func (m *model) runs(g *graph, l *lowerer, grp *group, own span, allow nodeID) (out []run, uncond int) {
-	b := &runBuilder{own: own, all: own == spanAll, allow: allow}
-	size := 8
-	for _, am := range grp.models {
-		if am != nil {
-			size += len(am.tab.nrs) + len(am.extraNrs)
-		}
-	}
-	b.out = make([]run, 0, size/2)
+// runs lists the runs of one group's number space, appending to buf.
+// Numbers outside own go to allow. It also counts the known syscalls
+// allowed whatever their arguments.
+func (m *model) runs(g *graph, l *lowerer, grp *group, own span, allow nodeID, buf []run) (out []run, uncond int) {
+	b := &runBuilder{own: own, all: own == spanAll, allow: allow, out: buf}
 	bad := g.ret(m.badArch)
 	for _, rg := range grp.regions {
 		am := grp.models[rg.member]
@@ -250,18 +250,30 @@ func (m *model) code(g *graph, l *lowerer, am *archModel, nr uint32, known bool)
 	if e := &am.arena[cl.first]; e.cond == 0 {
 		return g.ret(e.ret)
 	}
-	next := g.ret(fb)
 	ch, _ := am.chain(nr, m.scratch[:0])
 	m.scratch = ch
+	// Chains with the same conditions and actions have the same code;
+	// another architecture has often built it already.
+	key := m.codeKey[:0]
+	for _, e := range ch {
+		key = binary.LittleEndian.AppendUint32(key, uint32(e.cond))
+		key = binary.LittleEndian.AppendUint32(key, e.ret)
+	}
+	key = binary.LittleEndian.AppendUint32(key, fb)
+	m.codeKey = key
+	if id, ok := m.codes[string(key)]; ok {
+		return id
+	}
+	next := g.ret(fb)
 	for i := len(ch) - 1; i >= 0; {
 		// Rules whose conditions are range sets on one argument are
 		// searched together.
-		arg, wide, set, _, ok := intervals(am.conds[ch[i].cond])
+		arg, wide, set, _, ok := intervals(m.conds[ch[i].cond])
 		if ok && i > 0 {
 			pieces := []piece{{set, g.ret(ch[i].ret)}}
 			j := i - 1
 			for ; j >= 0; j-- {
-				a, w, s, _, ok := intervals(am.conds[ch[j].cond])
+				a, w, s, _, ok := intervals(m.conds[ch[j].cond])
 				if !ok || a != arg || w != wide {
 					break
 				}
@@ -274,9 +286,10 @@ func (m *model) code(g *graph, l *lowerer, am *archModel, nr uint32, known bool)
 				continue
 			}
 		}
-		next = l.cond(am.conds[ch[i].cond], g.ret(ch[i].ret), next)
+		next = l.cond(m.conds[ch[i].cond], g.ret(ch[i].ret), next)
 		i--
 	}
+	m.codes[string(key)] = next
 	return next
 }
 

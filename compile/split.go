@@ -61,10 +61,11 @@ func (m *model) runCosts() []runCost {
 	g := newGraph(256)
 	l := &lowerer{g: g, big: m.big}
 	allow := g.ret(bpf.RetAllow)
+	clear(m.codes)
 	var out []runCost
 	counted := map[nodeID]bool{}
 	for gi, grp := range m.groups {
-		runs, _ := m.runs(g, l, grp, spanAll, allow)
+		runs, _ := m.runs(g, l, grp, spanAll, allow, nil)
 		for _, r := range runs {
 			c := 1
 			for _, id := range g.reachable(r.code) {
@@ -76,6 +77,7 @@ func (m *model) runCosts() []runCost {
 			out = append(out, runCost{group: gi, lo: r.lo, hi: r.hi, cost: c})
 		}
 	}
+	g.free()
 	return out
 }
 

@@ -2,7 +2,6 @@ package compile
 
 import (
 	"sort"
-	"sync"
 
 	"github.com/syscage/syscage/bpf"
 )
@@ -45,12 +44,8 @@ func (m *model) meanPath(filters []bpf.Program) float64 {
 	order := byteOrder(m.big)
 	var sum, total float64
 	data := bpf.SeccompData{Arch: am.a.AuditArch}
-	for _, nw := range m.sortedFreq() {
-		nr, ok := am.a.Lookup(nw.name)
-		if !ok || nw.weight <= 0 {
-			continue
-		}
-		data.Nr = int32(nr)
+	for _, nw := range m.mixOn(am) {
+		data.Nr = int32(nw.nr)
 		n := 0
 		for _, f := range filters {
 			_, k, err := bpf.Evaluate(f, &data, order)
@@ -68,24 +63,39 @@ func (m *model) meanPath(filters []bpf.Program) float64 {
 	return sum / total
 }
 
-// sortedFreq returns the frequencies in a fixed order, so that sums over
-// them do not depend on map iteration.
-func (m *model) sortedFreq() []nameWeight {
-	if m.bundled {
-		return bundledByName()
-	}
-	out := make([]nameWeight, 0, len(m.freq))
-	for n, w := range m.freq {
-		out = append(out, nameWeight{n, w})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
-	return out
+// nrWeight is a syscall number with its frequency.
+type nrWeight struct {
+	nr     uint32
+	weight float64
 }
 
-// bundledByName is the bundled mix sorted by name, the order sortedFreq
-// gives any other mix in.
-var bundledByName = sync.OnceValue(func() []nameWeight {
-	out := append([]nameWeight(nil), bundledMix...)
-	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+// mixOn returns the frequencies of the syscalls of am's table, by name,
+// so that sums over them do not depend on map iteration.
+func (m *model) mixOn(am *archModel) []nrWeight {
+	if m.bundled {
+		return am.tab.mix
+	}
+	return mixFor(am.tab, m.freq)
+}
+
+// mixFor lists, sorted by syscall name, the positive weights of freq for
+// the syscalls of a table.
+func mixFor(tab *table, freq map[string]float64) []nrWeight {
+	names := make([]string, 0, len(freq))
+	for n, w := range freq {
+		if w > 0 {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	ids := nameIDs()
+	var out []nrWeight
+	for _, n := range names {
+		if id, ok := ids[n]; ok {
+			if nr := tab.byID[id]; nr >= 0 {
+				out = append(out, nrWeight{uint32(nr), freq[n]})
+			}
+		}
+	}
 	return out
-})
+}

@@ -3,7 +3,6 @@ package compile
 import (
 	"math"
 	"math/bits"
-	"sync"
 
 	"github.com/syscage/syscage/bpf"
 )
@@ -59,11 +58,13 @@ type item struct {
 // optimal unset, as for the architectures other than the first, whose
 // syscalls are rare, it spends no time on the optimal tier: every run is
 // an item and the tree bisects their weights.
-func searchTree(g *graph, runs []run, optimal bool) nodeID {
+//
+// t holds the builder's buffers, reused from one tree to the next.
+func searchTree(g *graph, runs []run, optimal bool, t *treeBuilder) nodeID {
 	if len(runs) == 1 {
 		return runs[0].code
 	}
-	t := treeBuilder{runs: runs}
+	t.runs, t.items = runs, t.items[:0]
 	var total float64
 	for _, r := range runs {
 		total += r.weight
@@ -71,9 +72,8 @@ func searchTree(g *graph, runs []run, optimal bool) nodeID {
 	if optimal {
 		t.makeItems(total * hotShare)
 	} else {
-		t.items = make([]item, len(runs))
 		for i := range runs {
-			t.items[i] = item{first: i, last: i}
+			t.items = append(t.items, item{first: i, last: i})
 		}
 	}
 	limit := depthLimit(len(runs))
@@ -84,7 +84,7 @@ func searchTree(g *graph, runs []run, optimal bool) nodeID {
 		if optimal {
 			t.shape()
 		} else {
-			t.m = len(t.items)
+			t.m, t.dp = len(t.items), false
 		}
 		if t.depth(0, len(t.items)-1) <= limit {
 			return t.emit(g, 0, len(t.items)-1)
@@ -100,6 +100,7 @@ type treeBuilder struct {
 	items []item
 	pre   []float64 // prefix sums of item weights
 	m     int
+	dp    bool      // the tables below hold the optimal tree; else bisect
 	cost  []float64 // cost[i*m+j]: weighted comparisons of the best tree over items i..j
 	root  []int16   // root[i*m+j]: last item of the left subtree
 	chain []bool    // chain[i*m+j]: items i..j are best decided by a JEQ chain
@@ -107,7 +108,6 @@ type treeBuilder struct {
 
 func (t *treeBuilder) makeItems(hot float64) {
 	n := len(t.runs)
-	t.items = make([]item, 0, min(n, 2*maxItems))
 	for i := 0; i < n; {
 		if t.runs[i].weight >= hot {
 			t.items = append(t.items, item{first: i, last: i})
@@ -145,32 +145,21 @@ func (t *treeBuilder) weigh(total, floor float64) {
 
 func (t *treeBuilder) weight(i, j int) float64 { return t.pre[j+1] - t.pre[i] }
 
-// dpPool recycles the dynamic programme's tables.
-var dpPool = sync.Pool{New: func() any { return new(dpTables) }}
-
-type dpTables struct {
-	cost  []float64
-	root  []int16
-	chain []bool
-}
-
 // shape chooses the tree over the items: optimal when they are few
 // enough, weight-balanced otherwise.
 func (t *treeBuilder) shape() {
 	m := len(t.items)
 	t.m = m
-	if m > maxItems {
-		t.root, t.cost, t.chain = nil, nil, nil
+	t.dp = m <= maxItems
+	if !t.dp {
 		return
 	}
-	tab := dpPool.Get().(*dpTables)
-	defer dpPool.Put(tab)
-	if cap(tab.cost) < m*m {
-		tab.cost = make([]float64, m*m)
-		tab.root = make([]int16, m*m)
-		tab.chain = make([]bool, m*m)
+	if cap(t.cost) < m*m {
+		t.cost = make([]float64, m*m)
+		t.root = make([]int16, m*m)
+		t.chain = make([]bool, m*m)
 	}
-	cost, root, chain := tab.cost[:m*m], tab.root[:m*m], tab.chain[:m*m]
+	cost, root, chain := t.cost[:m*m], t.root[:m*m], t.chain[:m*m]
 	for i := 0; i < m; i++ {
 		cost[i*m+i] = 0
 		root[i*m+i] = int16(i)
@@ -198,10 +187,6 @@ func (t *treeBuilder) shape() {
 			}
 		}
 	}
-	// Keep copies: the tables go back to the pool.
-	t.root = append(t.root[:0], root...)
-	t.chain = append(t.chain[:0], chain...)
-	t.cost = nil
 }
 
 // single returns the code of an item that is one run of one number, or
@@ -257,7 +242,7 @@ func sortDesc(x []float64) {
 
 // split returns the last item of the left subtree over items i..j.
 func (t *treeBuilder) split(i, j int) int {
-	if t.root != nil {
+	if t.dp {
 		return int(t.root[i*t.m+j])
 	}
 	// Weight bisection (Mehlhorn's approximation).
@@ -278,7 +263,7 @@ func (t *treeBuilder) split(i, j int) int {
 }
 
 func (t *treeBuilder) isChain(i, j int) bool {
-	return t.chain != nil && t.chain[i*t.m+j]
+	return t.dp && t.chain[i*t.m+j]
 }
 
 // depth returns the most comparisons on a path of the tree over items
