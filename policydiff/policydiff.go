@@ -8,18 +8,22 @@ package policydiff
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/syscage/syscage/arch"
 	"github.com/syscage/syscage/internal/space"
 	"github.com/syscage/syscage/policy"
 )
 
-// Options tune Compare. The zero value compares for a process holding
-// every capability on the newest kernel.
+// Options tune Compare. The zero value compares in every environment.
 type Options struct {
-	// Env is the environment rules' only/except restrictions are decided
-	// for.
-	Env policy.Env
+	// Env, when set, is the one environment (capabilities, kernel) that
+	// rules' only/except restrictions are decided for. nil compares, for
+	// each syscall, every environment in which the restrictions of the
+	// rules that name it decide differently (every combination of the
+	// capabilities they name, the kernels around the versions they name),
+	// and reports the first that differs.
+	Env *policy.Env
 	// Limit bounds the argument vectors tried per syscall (0: 65536).
 	// Past it the comparison samples combinations of argument classes
 	// and the report is no longer exact.
@@ -77,6 +81,11 @@ type Diff struct {
 	// one for Unknown and Arch).
 	Nr      uint32 `json:"nr"`
 	Syscall string `json:"syscall,omitempty"`
+	// Env is the environment the difference was found in; EnvText
+	// describes it ("" for a process holding every capability on the
+	// newest kernel).
+	Env     policy.Env `json:"-"`
+	EnvText string     `json:"env,omitempty"`
 	// Classes is the number of argument classes compared, Differing
 	// how many of them the policies decide differently.
 	Classes   int `json:"classes"`
@@ -147,14 +156,23 @@ func Compare(a, b *policy.Policy, opts Options) (*Report, error) {
 	rep := &Report{Exact: true, Slots: len(slots), Diffs: []Diff{}}
 	ia, ib := space.NewIndex(a), space.NewIndex(b)
 	for _, s := range slots {
-		d, n, exact, err := compareSlot(a, b, ia, ib, s, opts)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", s, err)
+		envs := []policy.Env{{}}
+		if opts.Env != nil {
+			envs[0] = *opts.Env
+		} else {
+			envs = space.Envs(append(ia.Naming(s), ib.Naming(s)...))
 		}
-		rep.Inputs += n
-		rep.Exact = rep.Exact && exact
-		if d != nil {
-			rep.Diffs = append(rep.Diffs, *d)
+		for _, env := range envs {
+			d, n, exact, err := compareSlot(a, b, ia, ib, s, env, opts)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", s, err)
+			}
+			rep.Inputs += n
+			rep.Exact = rep.Exact && exact
+			if d != nil {
+				rep.Diffs = append(rep.Diffs, *d)
+				break
+			}
 		}
 	}
 	rep.Arches = archDiffs(rep.Diffs, aArches, bArches)
@@ -162,8 +180,8 @@ func Compare(a, b *policy.Policy, opts Options) (*Report, error) {
 }
 
 // compareSlot compares the policies on one slot.
-func compareSlot(a, b *policy.Policy, ia, ib *space.Index, s space.Slot, opts Options) (*Diff, int, bool, error) {
-	conds := append(space.Conditions(ia.Rules(s, opts.Env)), space.Conditions(ib.Rules(s, opts.Env))...)
+func compareSlot(a, b *policy.Policy, ia, ib *space.Index, s space.Slot, env policy.Env, opts Options) (*Diff, int, bool, error) {
+	conds := append(space.Conditions(ia.Rules(s, env)), space.Conditions(ib.Rules(s, env))...)
 	vecs := [][6]uint64{{}}
 	exact := true
 	if len(conds) > 0 {
@@ -178,7 +196,8 @@ func compareSlot(a, b *policy.Policy, ia, ib *space.Index, s space.Slot, opts Op
 			retArch = arch.All()[0]
 		}
 	}
-	d := &Diff{Where: where(s.Kind), AuditArch: s.AuditArch, Nr: s.Nr, Syscall: s.Name, Classes: len(vecs), arch: s.Arch}
+	d := &Diff{Where: where(s.Kind), AuditArch: s.AuditArch, Nr: s.Nr, Syscall: s.Name, Classes: len(vecs), arch: s.Arch,
+		Env: env, EnvText: EnvText(env)}
 	if s.Arch != nil {
 		d.Arch = s.Arch.Name
 	}
@@ -186,11 +205,11 @@ func compareSlot(a, b *policy.Policy, ia, ib *space.Index, s space.Slot, opts Op
 	var later []Example
 	for _, v := range vecs {
 		in := s.Input(v)
-		sa, err := side(a, in, retArch, opts.Env)
+		sa, err := side(a, in, retArch, env)
 		if err != nil {
 			return nil, 0, false, err
 		}
-		sb, err := side(b, in, retArch, opts.Env)
+		sb, err := side(b, in, retArch, env)
 		if err != nil {
 			return nil, 0, false, err
 		}
@@ -301,4 +320,26 @@ func contains(as []*arch.Arch, a *arch.Arch) bool {
 		}
 	}
 	return false
+}
+
+// EnvText describes an environment for reports: "holding CAP_SYS_ADMIN,
+// on kernel 4.8", "holding no capabilities"; "" for every capability on
+// the newest kernel.
+func EnvText(env policy.Env) string {
+	var parts []string
+	switch {
+	case env.Caps == nil:
+	case len(env.Caps) == 0:
+		parts = append(parts, "holding no capabilities")
+	default:
+		parts = append(parts, "holding only "+strings.Join(env.Caps, ", "))
+	}
+	switch env.Kernel {
+	case "":
+	case "0":
+		parts = append(parts, "on a kernel older than every version the policies name")
+	default:
+		parts = append(parts, "on kernel "+env.Kernel)
+	}
+	return strings.Join(parts, ", ")
 }

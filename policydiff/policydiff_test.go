@@ -31,11 +31,11 @@ func checkExamples(t *testing.T, a, b *policy.Policy, r *Report) {
 		}
 		for _, ex := range d.Examples {
 			in := policy.Input{AuditArch: d.AuditArch, Nr: d.Nr, Args: ex.Args}
-			da, err := policy.Evaluate(a, in, policy.Env{})
+			da, err := policy.Evaluate(a, in, d.Env)
 			if err != nil {
 				t.Fatal(err)
 			}
-			db, err := policy.Evaluate(b, in, policy.Env{})
+			db, err := policy.Evaluate(b, in, d.Env)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -142,6 +142,14 @@ func TestCompareDifferent(t *testing.T) {
 			"arch x86_64\ndefault errno(EPERM)\nonly caps CAP_SYS_ADMIN {\nallow mount\n}\n",
 			"arch x86_64\ndefault errno(EPERM)\n",
 			[]string{"x86_64 mount"}, nil},
+		{"without the capability",
+			"arch x86_64\ndefault errno(EPERM)\nonly caps CAP_SYS_ADMIN {\nallow mount\n}\n",
+			"arch x86_64\ndefault errno(EPERM)\nallow mount\n",
+			[]string{"x86_64 mount"}, []string{"mount: A errno(EPERM) (default), B allow (line 3) (holding no capabilities)"}},
+		{"older kernel",
+			"arch x86_64\ndefault errno(EPERM)\nonly kernel >= 5.8 {\nallow faccessat2\n}\n",
+			"arch x86_64\ndefault errno(EPERM)\nallow faccessat2\n",
+			[]string{"x86_64 faccessat2"}, []string{"faccessat2: A errno(EPERM) (default), B allow (line 3) (on a kernel older than every version the policies name)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

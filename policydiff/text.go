@@ -101,6 +101,9 @@ func (r *Report) WriteText(w io.Writer, o TextOptions) error {
 		switch {
 		case d.Where == Syscall && d.Always() && samePair(d.Examples):
 			label := pairText(o, d.Examples[0])
+			if d.EnvText != "" {
+				label += " (" + d.EnvText + ")"
+			}
 			g := byLabel[label]
 			if g == nil {
 				g = &group{label: label}
@@ -110,7 +113,11 @@ func (r *Report) WriteText(w io.Writer, o TextOptions) error {
 			g.names = append(g.names, d.Syscall)
 		case d.Where == Syscall:
 			var t strings.Builder
-			fmt.Fprintf(&t, "  %s (%d): %d of %d argument classes differ, such as\n", d.Syscall, d.Nr, d.Differing, d.Classes)
+			env := ""
+			if d.EnvText != "" {
+				env = " " + d.EnvText
+			}
+			fmt.Fprintf(&t, "  %s (%d): %d of %d argument classes differ%s, such as\n", d.Syscall, d.Nr, d.Differing, d.Classes, env)
 			for _, ex := range d.Examples {
 				fmt.Fprintf(&t, "      %s: %s\n", callText(d, ex.Args, o.Constants), pairText(o, ex))
 			}

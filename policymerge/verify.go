@@ -10,74 +10,14 @@ import (
 	"github.com/syscage/syscage/policy"
 )
 
-// maxExactCaps bounds the capabilities whose every combination Envs
-// lists.
-const maxExactCaps = 6
-
 // Envs returns the environments in which the policies' only/except
-// restrictions can decide differently: every set of the capabilities
-// they name (with more than six: none, all, each alone and all but each),
-// and every kernel version around the minimums they name.
+// restrictions can decide differently (see space.Envs).
 func Envs(ps ...*policy.Policy) []policy.Env {
 	var rules []*policy.Rule
 	for _, p := range ps {
 		rules = append(rules, p.Rules...)
 	}
-	return envsOf(rules)
-}
-
-// envsOf is Envs for the restrictions of some rules.
-func envsOf(rules []*policy.Rule) []policy.Env {
-	var caps, kernels []string
-	for _, r := range rules {
-		for _, ap := range []*policy.Applies{r.Only, r.Except} {
-			if ap == nil {
-				continue
-			}
-			for _, c := range ap.Caps {
-				if !slices.Contains(caps, c) {
-					caps = append(caps, c)
-				}
-			}
-			if ap.MinKernel != "" && !slices.Contains(kernels, ap.MinKernel) {
-				kernels = append(kernels, ap.MinKernel)
-			}
-		}
-	}
-	capSets := [][]string{nil}
-	switch {
-	case len(caps) > 0 && len(caps) <= maxExactCaps:
-		// Every subset: exact.
-		for mask := 0; mask < 1<<len(caps); mask++ {
-			set := []string{}
-			for i, c := range caps {
-				if mask&(1<<i) != 0 {
-					set = append(set, c)
-				}
-			}
-			capSets = append(capSets, set)
-		}
-	case len(caps) > 0:
-		capSets = append(capSets, []string{})
-		for _, c := range caps {
-			capSets = append(capSets, []string{c})
-			if len(caps) > 1 {
-				capSets = append(capSets, slices.DeleteFunc(slices.Clone(caps), func(x string) bool { return x == c }))
-			}
-		}
-	}
-	vers := []string{""}
-	if len(kernels) > 0 {
-		vers = append(vers, "0")
-		vers = append(vers, kernels...)
-	}
-	var out []policy.Env
-	for _, cs := range capSets {
-		for _, v := range vers {
-			out = append(out, policy.Env{Caps: cs, Kernel: v})
-		}
-	}
-	return out
+	return space.Envs(rules)
 }
 
 // verify checks that merged decides every class of inputs as the most
@@ -104,7 +44,7 @@ func verify(ps []*policy.Policy, merged *policy.Policy) error {
 		if ra == nil {
 			ra = arch.Native()
 		}
-		for _, env := range envsOf(naming) {
+		for _, env := range space.Envs(naming) {
 			var conds []policy.Expr
 			for _, ix := range idx {
 				conds = append(conds, space.Conditions(ix.Rules(s, env))...)
@@ -215,7 +155,7 @@ func prune(p *policy.Policy) error {
 		if len(naming) == 0 {
 			continue
 		}
-		for _, env := range envsOf(naming) {
+		for _, env := range space.Envs(naming) {
 			rules := ix.Rules(s, env)
 			if len(rules) == 0 {
 				continue

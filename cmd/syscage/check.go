@@ -261,6 +261,11 @@ func (e *envFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&e.kernel, "kernel", "", "the kernel version the filter runs on, like 5.10 (default: newer than any the policy names)")
 }
 
+// set reports whether --caps or --kernel was given.
+func (e *envFlags) set() bool {
+	return e.cmd != nil && (e.cmd.Flags().Changed("caps") || e.cmd.Flags().Changed("kernel"))
+}
+
 // env returns the environment the flags describe.
 func (e *envFlags) env() (policy.Env, error) {
 	var out policy.Env

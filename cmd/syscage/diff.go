@@ -25,9 +25,9 @@ of its table, every number a rule names and one number standing for all
 the others, and for each of those every class of argument values the two
 policies' conditions tell apart (cut at each constant, v and v+1, and at
 each mask's bits), both policies are evaluated and their seccomp return
-values compared. Rules are decided for a process holding every
-capability on the newest kernel unless --caps and --kernel say
-otherwise.
+values compared. Rules restricted by capabilities or kernel versions are
+compared in every environment their restrictions tell apart, unless
+--caps and --kernel fix one.
 
 The report groups the differences by architecture: syscalls that differ
 alike whatever their arguments on one line, the others with example
@@ -52,7 +52,11 @@ Exit status: 0 the policies decide every input alike; 1 they differ;
 			if err != nil {
 				return err
 			}
-			rep, err := policydiff.Compare(a, b, policydiff.Options{Env: e, Examples: examples})
+			opts := policydiff.Options{Examples: examples}
+			if env.set() {
+				opts.Env = &e
+			}
+			rep, err := policydiff.Compare(a, b, opts)
 			if err != nil {
 				return usageErr(err)
 			}
