@@ -278,3 +278,39 @@ func TestIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestEnvs: every environment the restrictions tell apart is listed, so
+// each rule is seen both applying and not.
+func TestEnvs(t *testing.T) {
+	p := parse(t, `arch x86_64
+default errno(EPERM)
+only caps CAP_SYS_ADMIN CAP_NET_ADMIN {
+allow mount
+}
+except caps CAP_SYS_PTRACE kernel >= 5.8 {
+allow ptrace
+}
+allow getpid
+`)
+	envs := Envs(p.Rules)
+	if want := (1 + 8) * 3; len(envs) != want {
+		t.Errorf("%d environments, want %d", len(envs), want)
+	}
+	a, _ := arch.ByName("x86_64")
+	for _, r := range p.Rules {
+		applies, not := false, false
+		for _, e := range envs {
+			if r.AppliesOn(a, e) {
+				applies = true
+			} else {
+				not = true
+			}
+		}
+		if !applies || (r.Only != nil || r.Except != nil) && !not {
+			t.Errorf("rule at %s: applies in some environment %v, fails in some %v", r.Pos, applies, not)
+		}
+	}
+	if got := Envs(p.Rules[2:]); len(got) != 1 || got[0].Caps != nil || got[0].Kernel != "" {
+		t.Errorf("unrestricted rules: %v", got)
+	}
+}
