@@ -124,14 +124,9 @@ var nameIDs = sync.OnceValue(func() map[string]int32 {
 
 // targetIDs returns the name ID of every plain-name target of the rules,
 // -1 for the other targets and for names no architecture has, flattened
-// in rule and target order.
-func targetIDs(rules []*policy.Rule) []int32 {
+// in rule and target order, appended to out.
+func targetIDs(rules []*policy.Rule, out []int32) []int32 {
 	ids := nameIDs()
-	n := 0
-	for _, r := range rules {
-		n += len(r.Syscalls)
-	}
-	out := make([]int32, 0, n)
 	for _, r := range rules {
 		for _, t := range r.Syscalls {
 			id := int32(-1)

@@ -45,8 +45,9 @@ type graph struct {
 	nused int
 	// rets caches the return nodes, of which there are few but which
 	// every syscall's code asks for.
-	rets []node
-	seen []bool // reachable's scratch
+	rets  []node
+	seen  []bool   // reachable's scratch
+	order []nodeID // reachable's result, valid until its next call
 }
 
 // graphs recycles graphs: a compilation builds a few and drops them, and
@@ -64,7 +65,9 @@ func newGraph(sizeHint int) *graph {
 	}
 	g.nodes, g.rets, g.nused = g.nodes[:0], g.rets[:0], 0
 	if cap(g.cons) >= size {
-		g.cons = g.cons[:size]
+		// Keep the table the graph grew to last time: it will likely
+		// need it again.
+		g.cons = g.cons[:cap(g.cons)]
 		clear(g.cons)
 	} else {
 		g.cons = make([]int32, size)
@@ -194,7 +197,8 @@ func (n *node) instruction() bpf.Instruction {
 }
 
 // reachable returns the nodes reachable from roots in a topological order
-// (every node before its successors), found by descending ID.
+// (every node before its successors), found by descending ID. The slice
+// is the graph's and valid until the next call.
 func (g *graph) reachable(roots ...nodeID) []nodeID {
 	if cap(g.seen) < len(g.nodes) {
 		g.seen = make([]bool, len(g.nodes), 2*len(g.nodes))
@@ -206,12 +210,12 @@ func (g *graph) reachable(roots ...nodeID) []nodeID {
 		seen[r] = true
 		top = max(top, r)
 	}
-	count := 0
+	out := g.order[:0]
 	for id := top; id >= 0; id-- {
 		if !seen[id] {
 			continue
 		}
-		count++
+		out = append(out, id)
 		n := &g.nodes[id]
 		if n.t >= 0 {
 			seen[n.t] = true
@@ -220,11 +224,6 @@ func (g *graph) reachable(roots ...nodeID) []nodeID {
 			seen[n.f] = true
 		}
 	}
-	out := make([]nodeID, 0, count)
-	for id := top; id >= 0; id-- {
-		if seen[id] {
-			out = append(out, id)
-		}
-	}
+	g.order = out
 	return out
 }

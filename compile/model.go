@@ -77,6 +77,9 @@ type model struct {
 	// runBufs and tree are scratch for building runs and search trees.
 	runBufs [][]run
 	tree    treeBuilder
+	heat    []float64
+	longest []int
+	ids     []int32
 }
 
 // models recycles models: compiling many policies then reuses the
@@ -151,7 +154,8 @@ func newModel(p *policy.Policy, opts Options) (*model, error) {
 
 	byAudit := map[uint32]*group{}
 	ap := newApplier(opts.Env)
-	ids := targetIDs(p.Rules)
+	m.ids = targetIDs(p.Rules, m.ids[:0])
+	ids := m.ids
 	for _, a := range accepted {
 		g := byAudit[a.AuditArch]
 		if g == nil {

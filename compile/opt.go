@@ -1,6 +1,8 @@
 package compile
 
 import (
+	"sync"
+
 	"github.com/syscage/syscage/bpf"
 )
 
@@ -266,14 +268,37 @@ func (f *fact) tighten() {
 	f.hi = min(f.hi, ^f.zeros)
 }
 
+// threadWork holds thread's buffers between compilations.
+type threadWork struct {
+	states []state
+	have   []bool
+	facts  []fact
+}
+
+var threadScratch sync.Pool
+
+// grow returns (*buf)[:n], reallocating when it is too small.
+func grow[T any](buf *[]T, n int) []T {
+	if cap(*buf) < n {
+		*buf = make([]T, n, n+n/2)
+	}
+	return (*buf)[:n]
+}
+
 // thread redirects edges past loads and tests that the facts on the edge
 // make useless. It reports whether any edge moved.
 func (o *optimiser) thread(roots []nodeID) bool {
 	g := o.g
 	order := g.reachable(roots...)
-	states := make([]state, len(g.nodes))
-	have := make([]bool, len(g.nodes))
-	buf := make([]fact, len(o.words)*(len(order)+3))
+	ws, _ := threadScratch.Get().(*threadWork)
+	if ws == nil {
+		ws = new(threadWork)
+	}
+	defer threadScratch.Put(ws)
+	states := grow(&ws.states, len(g.nodes))
+	have := grow(&ws.have, len(g.nodes))
+	clear(have)
+	buf := grow(&ws.facts, len(o.words)*(len(order)+len(roots)+2))
 	alloc := func() state {
 		s := state{acc: accUnknown, facts: buf[:len(o.words):len(o.words)]}
 		buf = buf[len(o.words):]

@@ -79,7 +79,8 @@ func (m *model) program(own *ownership) (bpf.Program, map[int][]Origin) {
 	if own != nil && !own.badArch {
 		next = g.ret(bpf.RetAllow)
 	}
-	var heat []float64
+	heat := m.heat[:0]
+	defer func() { m.heat = heat }()
 	for gi := len(m.groups) - 1; gi >= 0; gi-- {
 		runs := groupRuns[gi]
 		if own == nil {
@@ -90,7 +91,9 @@ func (m *model) program(own *ownership) (bpf.Program, map[int][]Origin) {
 		next = g.jump(bpf.JmpJEQ, m.groups[gi].audit, g.load(bpf.OffsetNr, tree), next)
 	}
 	root := g.load(bpf.OffsetArch, next)
-	heat = append(heat, make([]float64, len(g.nodes)-len(heat))...)
+	for len(heat) < len(g.nodes) {
+		heat = append(heat, 0)
+	}
 	prog, rets := layout(g, root, heat)
 	g.free()
 	origins := make(map[int][]Origin, len(rets))
@@ -296,7 +299,9 @@ func (m *model) code(g *graph, l *lowerer, am *archModel, nr uint32, known bool)
 // noteHeat records how much of the mix passes through each node of the
 // search tree and the code below it, for layout to keep hot paths short.
 func noteHeat(g *graph, heat []float64, runs []run, root nodeID) []float64 {
-	heat = append(heat, make([]float64, len(g.nodes)-len(heat))...)
+	for len(heat) < len(g.nodes) {
+		heat = append(heat, 0)
+	}
 	first := nodeID(0)
 	for _, r := range runs {
 		heat[r.code] += r.weight

@@ -11,15 +11,17 @@ func (m *model) stats(res *Result) Stats {
 	st := Stats{Runs: m.runCount, UnconditionalAllows: m.uncond}
 	for _, f := range res.Filters {
 		st.Instructions = append(st.Instructions, len(f))
-		st.MaxPath += longestPath(f)
+		st.MaxPath += longestPath(f, &m.longest)
 	}
 	st.MeanPath = m.meanPath(res.Filters)
 	return st
 }
 
 // longestPath returns the most instructions any run of p executes.
-func longestPath(p bpf.Program) int {
-	l := make([]int, len(p)+1)
+// buf is scratch.
+func longestPath(p bpf.Program, buf *[]int) int {
+	l := grow(buf, len(p)+1)
+	l[len(p)] = 0
 	for i := len(p) - 1; i >= 0; i-- {
 		ins := p[i]
 		switch {
