@@ -58,6 +58,13 @@ func checkAgainstEvaluate(t *testing.T, p *policy.Policy, res *Result, env polic
 		if tr.Origin.Kind.String() != dec.Reason || tr.Origin.Rule != dec.Rule {
 			t.Fatalf("input arch=%#x nr=%#x args=%#x: Explain names %v, Evaluate %s %v", d.Arch, uint32(d.Nr), d.Args, tr.Origin, dec.Reason, rulePos(dec.Rule))
 		}
+		// The RET that decided lists the origin among its own.
+		f := max(tr.Filter, 0)
+		path := tr.Paths[f]
+		ret := path[len(path)-1]
+		if !slices.Contains(res.Origins[f][ret], tr.Origin) {
+			t.Fatalf("input arch=%#x nr=%#x: RET %d of filter %d lists %v, not %v", d.Arch, uint32(d.Nr), ret, f, res.Origins[f][ret], tr.Origin)
+		}
 	}
 }
 
@@ -320,4 +327,26 @@ func TestDeterministic(t *testing.T) {
 			t.Fatalf("seed %d: mean path %v, then %v", seed, a.Stats.MeanPath, b.Stats.MeanPath)
 		}
 	}
+}
+
+// FuzzCompile compiles the random policy a seed draws and checks it
+// against policy.Evaluate, as TestDifferential does for fixed seeds.
+func FuzzCompile(f *testing.F) {
+	for _, seed := range []uint64{0, 1, 2, 3, 42} {
+		f.Add(seed, uint8(0))
+	}
+	f.Fuzz(func(t *testing.T, seed uint64, limit uint8) {
+		pg := &policyGen{r: rand.New(rand.NewPCG(seed, 9))}
+		env := pg.env()
+		p := pg.policy()
+		opts := Options{Env: env}
+		if limit > 0 {
+			opts.MaxInstructions = 20 + int(limit)
+		}
+		res, err := Policy(p, opts)
+		if err != nil {
+			return // an invalid draw, or too big to split
+		}
+		checkAgainstEvaluate(t, p, res, env, pg.inputs(p, 300))
+	})
 }

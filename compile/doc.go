@@ -47,31 +47,49 @@
 // filter that does not accept x32 fall in a range of the search tree that
 // returns the bad-arch action.
 //
-// Runs: consecutive numbers whose decision code is the same (the same
-// rule chain after resolution; unknown numbers and gaps included) form one
-// run, a leaf of the tree. Decision code is built through a hash-consing
-// builder, so equal chains are one node and runs coalesce by node
-// identity.
+// Chains: for each architecture and syscall number, the applicable rules
+// in file order (only/except decided for Options.Env) up to the first
+// without a condition, then the default (known numbers) or the
+// unknown-syscall action. Conditions are resolved per architecture
+// (argument slots, widths, constants); a condition that reads slots by
+// number and compares with numbers is resolved once for every syscall
+// and architecture where the slots have the same widths, so identical
+// chains on x86_64, x32 and i386 share their code.
 //
-// Search tree: an optimal alphabetic tree over the runs for the
-// frequency mix (Knuth's O(n^2) algorithm), JGE at inner nodes, and JEQ
-// chains where a run is interrupted by a few single numbers. The depth is
-// kept within two of a balanced tree. Every syscall the policy allows
-// whatever its arguments is a leaf reached by number tests only, so the
-// kernel's constant-action cache serves it.
+// Code: built through a hash-consing builder, so equal code is one node,
+// return blocks included (one node per return value). Optimised before
+// the search trees are built, so that numbers whose code became equal
+// share a run.
+//
+// Runs: consecutive numbers with the same code (unknown numbers and gaps
+// included) form one run, a leaf of the search tree.
+//
+// Search tree: for the first AUDIT_ARCH value, an optimal alphabetic tree
+// (Knuth's O(n^2) algorithm) over the runs that carry a visible share of
+// the frequency mix, with the cold runs between them grouped in blocks
+// searched by balanced trees; for other AUDIT_ARCH values a
+// weight-bisection tree. JGE at inner nodes; a JEQ chain where a run is
+// interrupted by a few single numbers. The depth stays within two of a
+// balanced tree over the runs. Every syscall the policy allows whatever
+// its arguments is a leaf reached by number tests only, so the kernel's
+// constant-action cache serves it.
 //
 // Conditions: And, Or and Not are lowered into branching code with
 // short circuits; each comparison becomes tests on the 32-bit halves it
 // needs (only the low half of an int argument, 64-bit orderings as "high
 // greater, or high equal and low ...", masks without a high half skip
 // it), with argument words at the offsets of the target's byte order.
+// Conditions on one argument that are unions of ranges (a set of values,
+// "fd < 3 || fd == 7"), and runs of consecutive rules testing one
+// argument that way, become a search over the ranges: thirty allowed
+// socket families cost six comparisons, not thirty.
 //
 // Optimiser: on every edge it knows which word A holds and what earlier
-// tests established about each word; it redirects edges past loads of the
-// word already in A and past tests those facts decide (redundant-load
-// removal and jump threading), then rebuilds the graph through the
-// builder, which drops dead code and merges code that became equal, to a
-// fixed point. Return blocks are shared: one node per return value.
+// tests established about each word (a range, bits known set or clear, a
+// few values it is not); it redirects edges past loads of the word
+// already in A and past tests those facts decide (redundant-load removal
+// and jump threading), then rebuilds the code through the builder, which
+// drops dead code and merges code that became equal, to a fixed point.
 //
 // Layout: blocks in reverse postorder with the hotter successor next;
 // jumps beyond the 255 instructions a conditional jump reaches go through
@@ -81,5 +99,6 @@
 // exactly (the strictest value wins and ALLOW is the least strict).
 //
 // Output is deterministic: the same policy and options give the same
-// programs.
+// programs. Compiling is cheap enough to do per container start: the
+// buffers of a compilation are recycled for the next.
 package compile
