@@ -350,3 +350,77 @@ func FuzzCompile(f *testing.F) {
 		checkAgainstEvaluate(t, p, res, env, pg.inputs(p, 300))
 	})
 }
+
+// TestConcurrent compiles policies from several goroutines at once: the
+// recycled buffers must never be shared, and the programs must be those
+// a lone compilation gives.
+func TestConcurrent(t *testing.T) {
+	var policies []*policy.Policy
+	var want []*Result
+	for seed := 0; len(policies) < 16; seed++ {
+		pg := &policyGen{r: rand.New(rand.NewPCG(uint64(seed), 6))}
+		p := pg.policy()
+		res, err := Policy(p, Options{})
+		if err != nil {
+			continue
+		}
+		policies = append(policies, p)
+		want = append(want, res)
+	}
+	done := make(chan error)
+	for w := 0; w < 4; w++ {
+		go func(w int) {
+			for round := 0; round < 5; round++ {
+				for i := range policies {
+					i := (i + w) % len(policies)
+					res, err := Policy(policies[i], Options{})
+					if err != nil {
+						done <- err
+						return
+					}
+					for k := range res.Filters {
+						if !slices.Equal(res.Filters[k], want[i].Filters[k]) {
+							done <- fmt.Errorf("policy %d: filter %d differs when compiled concurrently", i, k)
+							return
+						}
+					}
+				}
+			}
+			done <- nil
+		}(w)
+	}
+	for w := 0; w < 4; w++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestLargePolicySplits compiles a policy with a distinct argument check
+// on every syscall of three architectures, more than one filter holds,
+// and checks the stack.
+func TestLargePolicySplits(t *testing.T) {
+	p := &policy.Policy{Default: policy.Action{Kind: policy.Errno, Data: 1}, Arches: []string{"x86_64", "i386", "x32"}}
+	x86, _ := arch.ByName("x86_64")
+	for i, sc := range x86.Syscalls() {
+		p.Rules = append(p.Rules, &policy.Rule{
+			Pos:      policy.Pos{File: "big", Line: i + 1, Col: 1},
+			Syscalls: []policy.Target{{Name: sc.Name}},
+			When: &policy.Or{Terms: []policy.Expr{
+				&policy.Cmp{Arg: i % 6, Op: policy.OpEq, Value: policy.Num(uint64(i) * 0x10001)},
+				&policy.Cmp{Arg: (i + 1) % 6, Op: policy.OpMaskedEq, Mask: policy.Num(0xff00ff), Value: policy.Num(uint64(i) & 0xff00ff)},
+			}},
+			Action: policy.Action{Kind: policy.Trace, Data: uint16(i)},
+		})
+	}
+	res, err := Policy(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Filters) < 2 {
+		t.Fatalf("%d filter(s) of %v instructions; the policy was meant to need a split", len(res.Filters), res.Stats.Instructions)
+	}
+	pg := &policyGen{r: rand.New(rand.NewPCG(8, 8))}
+	checkAgainstEvaluate(t, p, res, policy.Env{}, pg.inputs(p, 5000))
+	t.Logf("%d filters of %v instructions, longest path %d", len(res.Filters), res.Stats.Instructions, res.Stats.MaxPath)
+}
