@@ -20,10 +20,11 @@ func init() { subcommands = append(subcommands, newEmuCmd) }
 
 func newEmuCmd() *cobra.Command {
 	var bpfFiles []string
-	var archName, ipText string
+	var archName, ipText, policyFile string
 	var asJSON bool
+	var env envFlags
 	cmd := &cobra.Command{
-		Use:   "emu --bpf FILE [--bpf FILE...] [--arch A] [--ip N] [--json] SYSCALL [ARG...]",
+		Use:   "emu (--bpf FILE [--bpf FILE...] | --policy POLICY) [--arch A] [--ip N] [--json] SYSCALL [ARG...]",
 		Short: "Run seccomp filters on one system call and trace the path taken",
 		Long: `Run seccomp filters on one system call, the way the kernel would, and
 print every instruction executed, the registers it changed, and the
@@ -35,6 +36,13 @@ file with no NUL byte is read as assembly. Repeat --bpf to stack filters
 in the order they were installed; the kernel runs every one, newest first,
 and acts on the strictest answer.
 
+--policy POLICY (native text or an OCI JSON profile, recognised by
+content) compiles the policy, as 'syscage compile' would, for the
+policy's architectures that share --arch's byte order, traces the call
+through the compiled filter, and names the policy line that decided it
+(a rule, or the default, unknown or badarch action). --caps and --kernel
+choose the rules restricted to capabilities or kernel versions.
+
 SYSCALL, after all flags, is a name or a number as the filter sees it on
 --arch (default: this machine's). Each ARG is a number (decimal, negative, or 0x hex), a
 constant of the architecture (AT_FDCWD, O_RDONLY, AF_INET, ...) or
@@ -45,10 +53,13 @@ seccomp_data.instruction_pointer.
 The last line says whether the kernel (Linux 5.11 and later) would answer
 this call from its constant-action cache without running the filters.
 
-Exit status: 0 emulated; 2 bad input (a file that is not a filter, an
-unknown syscall, constant or architecture, a filter the kernel would
-refuse: its trace is still printed); 3 a file cannot be read.`,
+Exit status: 0 emulated; 2 bad input (a file that cannot be read or is
+not a filter, a policy that does not parse or compile, an unknown
+syscall, constant or architecture, a filter the kernel would refuse: its
+trace is still printed).`,
 		Example: `  syscage emu --bpf filter.bpf openat AT_FDCWD 0 O_RDONLY
+  syscage emu --policy app.policy mprotect 0 4096 'PROT_READ|PROT_EXEC'
+  syscage emu --policy moby.json --caps "" --arch i386 socketcall
   syscage emu --bpf filter.bpf --arch aarch64 --json 0x38 -100
   syscage emu --bpf old.bpf --bpf new.bpf execve`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -61,8 +72,13 @@ refuse: its trace is still printed); 3 a file cannot be read.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(bpfFiles) == 0 {
-				return usageErr(errors.New("no filter given: pass --bpf FILE"))
+			switch {
+			case len(bpfFiles) == 0 && policyFile == "":
+				return usageErr(errors.New("no filter given: pass --bpf FILE or --policy POLICY"))
+			case len(bpfFiles) > 0 && policyFile != "":
+				return usageErr(errors.New("--bpf and --policy exclude each other: emulate either raw filters or a policy"))
+			case len(bpfFiles) > 0 && env.set():
+				return usageErr(errors.New("--caps and --kernel choose rules of a policy: use them with --policy"))
 			}
 			a := arch.Native()
 			if archName != "" {
@@ -73,6 +89,17 @@ refuse: its trace is still printed); 3 a file cannot be read.`,
 			}
 			if a == nil {
 				return usageErr(errors.New("this machine's architecture is not known; pass --arch"))
+			}
+			if policyFile != "" {
+				e, err := env.env()
+				if err != nil {
+					return usageErr(err)
+				}
+				call, err := parseEmuCall(a, args, ipText)
+				if err != nil {
+					return usageErr(err)
+				}
+				return emuPolicy(cmd, policyFile, a, call, e, asJSON)
 			}
 			var filters []emuFilter
 			for _, name := range bpfFiles {
@@ -93,6 +120,8 @@ refuse: its trace is still printed); 3 a file cannot be read.`,
 	// numbers, not flags.
 	cmd.Flags().SetInterspersed(false)
 	cmd.Flags().StringArrayVar(&bpfFiles, "bpf", nil, "filter file, raw BPF or assembly (repeat to stack filters, oldest first; - for standard input)")
+	cmd.Flags().StringVar(&policyFile, "policy", "", "policy file, native or OCI JSON, to compile and trace (- for standard input)")
+	env.register(cmd)
 	cmd.Flags().StringVarP(&archName, "arch", "a", "", "architecture of the call and the filter: sets seccomp_data.arch, the syscall table and the byte order (default: this machine's)")
 	cmd.Flags().StringVar(&ipText, "ip", "0", "seccomp_data.instruction_pointer")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the trace as JSON")
@@ -117,7 +146,7 @@ type emuCall struct {
 func readFilter(cmd *cobra.Command, name string, a *arch.Arch) (bpf.Program, error) {
 	data, err := readInput(cmd, name)
 	if err != nil {
-		return nil, systemErr(err)
+		return nil, usageErr(err)
 	}
 	if len(data) > 0 && bytes.IndexByte(data, 0) < 0 && utf8.Valid(data) {
 		p, err := bpf.AssembleWith(string(data), bpf.AsmOptions{Namer: listingNamer{}, Arch: a.AuditArch})

@@ -175,7 +175,7 @@ func TestEmuErrors(t *testing.T) {
 		{"too wide for i386", []string{"--bpf", file, "--arch", "i386", "read", "0x100000000"}, exitUsage, "32-bit"},
 		{"bad ip", []string{"--bpf", file, "--ip", "x", "read"}, exitUsage, "--ip"},
 		{"truncated file", []string{"--bpf", odd, "read"}, exitUsage, "multiple of 8"},
-		{"missing file", []string{"--bpf", filepath.Join(t.TempDir(), "none"), "read"}, exitSystem, "no such file"},
+		{"missing file", []string{"--bpf", filepath.Join(t.TempDir(), "none"), "read"}, exitUsage, "no such file"},
 		{"refused filter", []string{"--bpf", invalid, "read"}, exitUsage, "instruction 1"},
 	}
 	for _, tt := range tests {
@@ -195,5 +195,50 @@ func TestEmuErrors(t *testing.T) {
 	out, code, err := runEmu(t, nil, "emu", "--arch", "i386", "--bpf", file, "read", "-1")
 	if code != exitOK || !strings.Contains(out, "args     0xffffffff 0x0") {
 		t.Errorf("i386 -1: exit %d (%v)\n%s", code, err, out)
+	}
+}
+
+// TestEmuPolicyFlag: `syscage emu --policy` reaches the policy tracer
+// through the command line, names the deciding line, honours --caps, and
+// refuses flag combinations that mean nothing.
+func TestEmuPolicyFlag(t *testing.T) {
+	dir := t.TempDir()
+	src := writeTestFile(t, dir, "app.policy", `default errno(EPERM)
+allow read
+only caps CAP_SYS_ADMIN {
+    allow mount
+}
+`, 0o644)
+	file := emuFile(t, "f.bpf", emuProgram.Encode(binary.LittleEndian))
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string // in the output, or in the error when code != 0
+	}{
+		{"rule", []string{"--policy", src, "read"}, exitOK, "decided by: " + src + ":2:1: allow read"},
+		{"default", []string{"--policy", src, "write"}, exitOK, "decided by: no rule matched; default errno(EPERM)"},
+		{"cap held", []string{"--policy", src, "mount"}, exitOK, "action: ALLOW"},
+		{"cap dropped", []string{"--policy", src, "--caps", "", "mount"}, exitOK, "default errno(EPERM)"},
+		{"json", []string{"--policy", src, "--json", "read"}, exitOK, `"position": "` + src + `:2:1"`},
+		{"missing policy", []string{"--policy", filepath.Join(dir, "none"), "read"}, exitUsage, "no such file"},
+		{"both", []string{"--policy", src, "--bpf", file, "read"}, exitUsage, "exclude each other"},
+		{"caps without policy", []string{"--bpf", file, "--caps", "", "read"}, exitUsage, "--policy"},
+		{"unknown cap", []string{"--policy", src, "--caps", "CAP_FOO", "read"}, exitUsage, "CAP_FOO"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, code, err := runEmu(t, nil, append([]string{"emu"}, tt.args...)...)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d (%v)\n%s", code, tt.code, err, out)
+			}
+			got := out
+			if code != exitOK {
+				got = err.Error()
+			}
+			if !strings.Contains(got, tt.want) {
+				t.Errorf("want %q in:\n%s", tt.want, got)
+			}
+		})
 	}
 }
