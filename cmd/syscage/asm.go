@@ -41,8 +41,9 @@ machine without --arch. The program must pass the kernel's checks
 (instruction set, jumps, scratch memory, length); --no-validate writes it
 anyway, to test what the kernel does with it.
 
-Exit status: 0 written; 2 the source does not assemble, the program would
-be refused by the kernel, or bad flags; 3 a file cannot be read or written.`,
+Exit status: 0 written; 2 the source cannot be read or does not
+assemble, the program would be refused by the kernel, or bad flags; 3 the
+output cannot be written.`,
 		Example: `  syscage asm filter.s -o filter.bpf
   syscage disasm filter.bpf | syscage asm -o again.bpf -
   syscage asm --arch aarch64 -o filter.bpf filter.s`,
@@ -59,7 +60,7 @@ be refused by the kernel, or bad flags; 3 a file cannot be read or written.`,
 			}
 			src, err := readInput(cmd, args[0])
 			if err != nil {
-				return systemErr(err)
+				return usageErr(err)
 			}
 			p, err := bpf.AssembleWith(string(src), opts)
 			if err != nil {

@@ -127,7 +127,7 @@ func TestAsmCommandErrors(t *testing.T) {
 		{[]string{"asm", refused, "-o", filepath.Join(t.TempDir(), "x")}, exitUsage,
 			[]string{"the kernel would refuse", "M[3]", "--no-validate"}},
 		{[]string{"asm", "--no-validate", refused, "-o", filepath.Join(t.TempDir(), "x")}, exitOK, nil},
-		{[]string{"asm", filepath.Join(t.TempDir(), "missing.s")}, exitSystem, []string{"no such file"}},
+		{[]string{"asm", filepath.Join(t.TempDir(), "missing.s")}, exitUsage, []string{"no such file"}},
 		{[]string{"asm", "--arch", "vax", bad}, exitUsage, []string{`unknown architecture "vax"`, "x86_64"}},
 		{[]string{"asm"}, exitUsage, []string{"accepts 1 arg"}},
 	}

@@ -35,11 +35,13 @@ the listing as a .arch line). The input is read in the byte order of
 
 The listing assembles back to the same bytes with 'syscage asm'. A last
 comment line says whether the kernel would accept the filter, and if not,
-why. --raw=false drops the hex columns; --json prints the instructions as
-data.
+why; a filter the kernel would refuse is listed in full and then fails the
+command. --raw=false drops the hex columns; --json prints the
+instructions as data.
 
-Exit status: 0 listed; 2 the input is not a whole number of 8-byte
-instructions, or bad flags; 3 the file cannot be read.`,
+Exit status: 0 listed, and the kernel would accept the filter; 2 the
+kernel would refuse it (the listing is still printed), the input cannot be
+read or is not a whole number of 8-byte instructions, or bad flags.`,
 		Example: `  syscage disasm filter.bpf
   syscage disasm --raw=false --arch aarch64 filter.bpf
   syscage disasm --json - < filter.bpf`,
@@ -57,7 +59,7 @@ instructions, or bad flags; 3 the file cannot be read.`,
 			}
 			data, err := readInput(cmd, args[0])
 			if err != nil {
-				return systemErr(err)
+				return usageErr(err)
 			}
 			p, err := bpf.Decode(data, byteOrder(big))
 			if err != nil {
@@ -66,9 +68,20 @@ instructions, or bad flags; 3 the file cannot be read.`,
 			verr := bpf.Validate(p)
 			out := cmd.OutOrStdout()
 			if asJSON {
-				return writeJSON(out, disasmRecord(p, opts, a, big, verr))
+				err = writeJSON(out, disasmRecord(p, opts, a, big, verr))
+			} else {
+				err = printListing(out, p, opts, verr)
 			}
-			return printListing(out, p, opts, verr)
+			if err != nil {
+				return systemErr(err)
+			}
+			if verr != nil {
+				// Listing a broken filter is useful, but a script that
+				// disassembles to inspect must learn that the kernel
+				// would not load it.
+				return usageErr(fmt.Errorf("%s: the kernel would refuse this filter: %w", displayName(args[0]), verr))
+			}
+			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&archName, "arch", "a", "", "architecture the filter is for: names syscalls where the filter does not check the arch, and sets the byte order (default: this machine's byte order, no assumed arch)")

@@ -72,9 +72,11 @@ func TestDisasmBigEndian(t *testing.T) {
 
 func TestDisasmJSON(t *testing.T) {
 	invalid := bpf.Program{bpf.LoadMem(3), bpf.Instruction{Op: 0x0e}}
+	// The JSON is printed in full, and the exit status says the kernel
+	// would refuse the filter.
 	out, code, err := runBPFCLI(t, invalid.Encode(binary.NativeEndian), "disasm", "--json", "-")
-	if code != exitOK {
-		t.Fatalf("exit %d: %v", code, err)
+	if code != exitUsage {
+		t.Fatalf("exit %d, want %d: %v", code, exitUsage, err)
 	}
 	var rec struct {
 		ByteOrder    string `json:"byte_order"`
@@ -119,7 +121,7 @@ func TestDisasmCommandErrors(t *testing.T) {
 		{[]string{"disasm", truncated}, nil, exitUsage, []string{truncated, "13 bytes", "multiple of 8"}},
 		{[]string{"disasm", empty}, nil, exitUsage, []string{"empty BPF program"}},
 		{[]string{"disasm", "-"}, []byte{1, 2, 3}, exitUsage, []string{"<stdin>", "3 bytes"}},
-		{[]string{"disasm", truncated + ".missing"}, nil, exitSystem, []string{"no such file"}},
+		{[]string{"disasm", truncated + ".missing"}, nil, exitUsage, []string{"no such file"}},
 		{[]string{"disasm", "--arch", "ARCH_VAX", truncated}, nil, exitUsage, []string{"unknown architecture"}},
 		{[]string{"disasm", "a", "b"}, nil, exitUsage, []string{"accepts 1 arg"}},
 	}
@@ -137,13 +139,14 @@ func TestDisasmCommandErrors(t *testing.T) {
 }
 
 // TestDisasmRefusalComment: the listing of a filter the kernel would
-// refuse says why, and still assembles back.
+// refuse says why, still assembles back, and the command fails with a
+// message naming the instruction.
 func TestDisasmRefusalComment(t *testing.T) {
 	p := bpf.Program{bpf.LoadAbs(bpf.OffsetNr), bpf.JumpIf(bpf.JmpJEQ, 1, 0, 200)}
 	raw := p.Encode(binary.NativeEndian)
 	out, code, err := runBPFCLI(t, raw, "disasm", "-")
-	if code != exitOK {
-		t.Fatalf("exit %d: %v", code, err)
+	if code != exitUsage || err == nil || !strings.Contains(err.Error(), "instruction 1") {
+		t.Fatalf("exit %d (%v), want %d and the refused instruction", code, err, exitUsage)
 	}
 	if !strings.Contains(string(out), "# the kernel would refuse this filter: instruction 1") {
 		t.Errorf("no refusal comment:\n%s", out)
