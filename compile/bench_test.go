@@ -22,24 +22,32 @@ import (
 var mobyEnv = policy.Env{Caps: dockerCaps, Kernel: "6.18"}
 
 // BenchmarkMobyCompile compiles and validates (Policy validates before it
-// returns) the moby profile, and reports the figures of the result.
+// returns) the moby profile, as Docker applies it on x86_64 (x86_64, i386
+// and x32), and for x86_64 alone, and reports the figures of the result.
 func BenchmarkMobyCompile(b *testing.B) {
 	p := mobyProfile(b)
-	opts := Options{Env: mobyEnv}
-	var res *Result
-	for b.Loop() {
-		var err error
-		if res, err = Policy(p, opts); err != nil {
-			b.Fatal(err)
-		}
+	for _, bc := range []struct {
+		name   string
+		arches []string
+	}{{"docker", nil}, {"x86_64-only", []string{"x86_64"}}} {
+		b.Run(bc.name, func(b *testing.B) {
+			opts := Options{Env: mobyEnv, Arches: bc.arches}
+			var res *Result
+			for b.Loop() {
+				var err error
+				if res, err = Policy(p, opts); err != nil {
+					b.Fatal(err)
+				}
+			}
+			f := mobyFigures(b, p, res)
+			b.ReportMetric(float64(res.Stats.Instructions[0]), "insns")
+			b.ReportMetric(res.Stats.MeanPath, "mean-path")
+			b.ReportMetric(f.bound, "bound-path")
+			b.ReportMetric(res.Stats.MeanPath/f.bound, "ratio")
+			b.ReportMetric(float64(res.Stats.MaxPath), "max-path")
+			b.ReportMetric(float64(f.libseccompMax), "libseccomp-max-path")
+		})
 	}
-	f := mobyFigures(b, p, res)
-	b.ReportMetric(float64(res.Stats.Instructions[0]), "insns")
-	b.ReportMetric(res.Stats.MeanPath, "mean-path")
-	b.ReportMetric(f.bound, "bound-path")
-	b.ReportMetric(res.Stats.MeanPath/f.bound, "ratio")
-	b.ReportMetric(float64(res.Stats.MaxPath), "max-path")
-	b.ReportMetric(float64(f.libseccompMax), "libseccomp-max-path")
 }
 
 // TestMobyTargets checks the targets the benchmark reports: mean path

@@ -1,6 +1,7 @@
 package compile
 
 import (
+	"hash/maphash"
 	"strings"
 	"sync"
 
@@ -122,18 +123,59 @@ var nameIDs = sync.OnceValue(func() map[string]int32 {
 	return ids
 })
 
+// nameIndex is nameIDs as an open-addressing table of compact entries,
+// which a compilation reads once per name of the policy: denser in the
+// cache than a map, so the hundreds of lookups of a large profile stay
+// cheap.
+type nameIndex struct {
+	seed  maphash.Seed
+	slots []int32  // name ID + 1, 0 empty; a power of two long
+	names []string // by ID
+}
+
+var nameTable = sync.OnceValue(func() *nameIndex {
+	ids := nameIDs()
+	x := &nameIndex{seed: maphash.MakeSeed(), names: make([]string, len(ids))}
+	size := 1
+	for size < 4*len(ids) {
+		size *= 2
+	}
+	x.slots = make([]int32, size)
+	for n, id := range ids {
+		x.names[id] = n
+		i := maphash.String(x.seed, n) & uint64(size-1)
+		for x.slots[i] != 0 {
+			i = (i + 1) & uint64(size-1)
+		}
+		x.slots[i] = id + 1
+	}
+	return x
+})
+
+// id returns the name ID of a syscall name, or -1.
+func (x *nameIndex) id(name string) int32 {
+	mask := uint64(len(x.slots) - 1)
+	for i := maphash.String(x.seed, name) & mask; ; i = (i + 1) & mask {
+		v := x.slots[i]
+		if v == 0 {
+			return -1
+		}
+		if x.names[v-1] == name {
+			return v - 1
+		}
+	}
+}
+
 // targetIDs returns the name ID of every plain-name target of the rules,
 // -1 for the other targets and for names no architecture has, flattened
 // in rule and target order, appended to out.
 func targetIDs(rules []*policy.Rule, out []int32) []int32 {
-	ids := nameIDs()
+	ids := nameTable()
 	for _, r := range rules {
 		for _, t := range r.Syscalls {
 			id := int32(-1)
 			if t.Group == "" && !t.HasNr {
-				if v, ok := ids[t.Name]; ok {
-					id = v
-				}
+				id = ids.id(t.Name)
 			}
 			out = append(out, id)
 		}

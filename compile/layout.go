@@ -109,10 +109,17 @@ func layout(g *graph, root nodeID, heat []float64) (bpf.Program, []int) {
 	clear(visited)
 	post := ws.post[:0]
 	defer func() { ws.visited, ws.post = visited, post }()
-	var visit func(b int32)
-	visit = func(b int32) {
-		visited[b] = true
-		bl := block(b)
+	// An explicit stack: each frame is a block and how many of its
+	// successors have been visited.
+	type frame struct {
+		b    int32
+		next int8
+	}
+	stack := []frame{{b: slots[root].block}}
+	visited[slots[root].block] = true
+	for len(stack) > 0 {
+		top := &stack[len(stack)-1]
+		bl := block(top.b)
 		n := &nodes[bl[len(bl)-1]]
 		var succ [2]nodeID
 		ns := 0
@@ -130,14 +137,22 @@ func layout(g *graph, root nodeID, heat []float64) (bpf.Program, []int) {
 			succ[0] = n.t
 			ns = 1
 		}
-		for _, s := range succ[:ns] {
+		pushed := false
+		for int(top.next) < ns {
+			s := succ[top.next]
+			top.next++
 			if sb := slots[s].block; !visited[sb] {
-				visit(sb)
+				visited[sb] = true
+				stack = append(stack, frame{b: sb})
+				pushed = true
+				break
 			}
 		}
-		post = append(post, b)
+		if !pushed {
+			post = append(post, top.b)
+			stack = stack[:len(stack)-1]
+		}
 	}
-	visit(slots[root].block)
 
 	// Write the program backwards. Positions are counted from the end:
 	// the last instruction is at 0. slots[x].nearest is the position of
