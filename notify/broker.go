@@ -55,8 +55,34 @@ type Broker struct {
 	errno unix.Errno
 	self  rootKey // this process's root
 
-	mu    sync.Mutex
-	roots map[rootKey]*rootSet
+	mu      sync.Mutex
+	roots   map[rootKey]*rootSet
+	threads threadCache
+	procDev sync.Map // st_dev -> bool: is the file system procfs
+}
+
+// isProc reports whether fd, on device dev, is on a procfs. A device
+// number names one mounted file system, whose type never changes, so
+// the answer is kept per device.
+func (b *Broker) isProc(fd int, dev uint64) (bool, error) {
+	if v, ok := b.procDev.Load(dev); ok {
+		return v.(bool), nil
+	}
+	var sfs unix.Statfs_t
+	if err := unix.Fstatfs(fd, &sfs); err != nil {
+		return false, err
+	}
+	proc := sfs.Type == unix.PROC_SUPER_MAGIC
+	b.procDev.Store(dev, proc)
+	return proc, nil
+}
+
+// rawSyscall makes a system call that never blocks without telling the
+// Go scheduler, which saves its bookkeeping on the path of every
+// brokered open.
+func rawSyscall(trap, a1, a2, a3 uintptr) unix.Errno {
+	_, _, e := unix.RawSyscall(trap, a1, a2, a3)
+	return e
 }
 
 // NewBroker checks rules and returns a broker. Close releases the root
@@ -88,6 +114,7 @@ var BrokerSyscalls = []string{"open", "openat", "openat2", "creat"}
 
 // Close releases the root directories opened for targets.
 func (b *Broker) Close() error {
+	b.threads.close()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for k, rs := range b.roots {
@@ -331,10 +358,12 @@ func (b *Broker) open(r *Request, req openReq) Response {
 		return Fail(unix.EINVAL)
 	}
 	tid := strconv.Itoa(r.PID)
-	rs, _, err := b.rootsOf(r, tid)
+	t, err := b.threads.get(b, r)
 	if err != nil {
 		return b.failPlace(r, err)
 	}
+	defer t.release()
+	rs := t.roots
 
 	// Where the path starts: the target's root for an absolute path,
 	// otherwise its working directory or dirfd, placed in the target's
@@ -381,7 +410,7 @@ func (b *Broker) open(r *Request, req openReq) Response {
 		if req.resolve&unix.RESOLVE_BENEATH != 0 && req.resolve&unix.RESOLVE_IN_ROOT != 0 {
 			return Fail(unix.EINVAL)
 		}
-		fd, p, resp, ok := b.targetScoped(r, tid, req, rootFD, rule)
+		fd, p, resp, ok := b.targetScoped(r, tid, req, rootFD, rule, rs)
 		if !ok {
 			return resp
 		}
@@ -411,7 +440,7 @@ func (b *Broker) open(r *Request, req openReq) Response {
 		how.Flags = flags | unix.O_CLOEXEC // O_PATH takes no other flags
 	}
 	creates := flags&(unix.O_CREAT|oTmpfile) != 0
-	fd, err := b.openAs(r, dirFD, openPath, &how, creates)
+	fd, err := b.openAs(r, t, dirFD, openPath, &how, creates)
 	if err != nil {
 		e, _ := err.(unix.Errno)
 		switch {
@@ -438,10 +467,11 @@ func (b *Broker) open(r *Request, req openReq) Response {
 		return resp
 	}
 	if !nonblock && flags&unix.O_PATH == 0 {
-		// The broker asked for O_NONBLOCK; the target did not.
-		if fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0); err == nil {
-			unix.FcntlInt(uintptr(fd), unix.F_SETFL, fl&^unix.O_NONBLOCK)
-		}
+		// The broker asked for O_NONBLOCK; the target did not. F_SETFL
+		// sets O_APPEND, O_ASYNC, O_DIRECT, O_NOATIME and O_NONBLOCK from
+		// its argument (fs/fcntl.c: SETFL_MASK): the target's own flags
+		// give the first four.
+		rawSyscall(unix.SYS_FCNTL, uintptr(fd), unix.F_SETFL, uintptr(flags&^unix.O_NONBLOCK))
 	}
 	return InjectFD(fd, cloexec)
 }
@@ -451,17 +481,17 @@ func (b *Broker) open(r *Request, req openReq) Response {
 // nest, a file that a symbolic link carried into a more specific rule.
 func (b *Broker) checkOpened(fd int, rule *compiledRule, n needs, r *Request, rs *rootSet, flags uint64) (Response, bool) {
 	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
+	if e := rawSyscall(unix.SYS_FSTAT, uintptr(fd), uintptr(unsafe.Pointer(&st)), 0); e != 0 {
 		return Fail(unix.EIO), false
 	}
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR && !rule.Dir {
 		return b.deny(rule, fmt.Sprintf("the path is a directory and the rule for %s does not allow dir", rule.Root)), false
 	}
-	var sfs unix.Statfs_t
-	if err := unix.Fstatfs(fd, &sfs); err != nil {
+	proc, err := b.isProc(fd, st.Dev)
+	if err != nil {
 		return Fail(unix.EIO), false
 	}
-	if sfs.Type == unix.PROC_SUPER_MAGIC {
+	if proc {
 		return b.deny(rule, "procfs files describe the process that opens them and are never brokered"), false
 	}
 	if !rule.nested {
@@ -541,13 +571,13 @@ func (b *Broker) failPlace(r *Request, err error) Response {
 
 // rootsOf returns the rule directories for the target's root, opening
 // them the first time this root is met.
-func (b *Broker) rootsOf(r *Request, tid string) (*rootSet, rootKey, error) {
+func (b *Broker) rootsOf(r *Request, tid string) (*rootSet, error) {
 	key, err := statRoot("/proc/" + tid + "/root")
 	if err != nil {
 		if r.Valid() != nil {
-			return nil, key, ErrGone
+			return nil, ErrGone
 		}
-		return nil, key, &placeError{errno: unix.EPERM, reason: "cannot see the target's root: " + err.Error()}
+		return nil, &placeError{errno: unix.EPERM, reason: "cannot see the target's root: " + err.Error()}
 	}
 	b.mu.Lock()
 	rs := b.roots[key]
@@ -560,14 +590,16 @@ func (b *Broker) rootsOf(r *Request, tid string) (*rootSet, rootKey, error) {
 	rs.once.Do(func() { openErr = b.openRoots(r, tid, key, rs) })
 	if openErr != nil {
 		b.mu.Lock()
-		delete(b.roots, key)
+		if b.roots[key] == rs {
+			delete(b.roots, key)
+		}
 		b.mu.Unlock()
-		return nil, key, openErr
+		return nil, openErr
 	}
 	if rs.root < 0 {
-		return nil, key, &placeError{errno: unix.EIO, reason: "the rule directories of this root could not be opened"}
+		return nil, &placeError{errno: unix.EIO, reason: "the rule directories of this root could not be opened"}
 	}
-	return rs, key, nil
+	return rs, nil
 }
 
 // openRoots opens the rule roots inside the target's root. A target
@@ -676,13 +708,9 @@ func (b *Broker) baseDir(r *Request, tid string, dirfd int32, rs *rootSet) ([]st
 // targetScoped opens the target's dirfd directory beneath the rule's
 // root, for RESOLVE_BENEATH and RESOLVE_IN_ROOT requests, and returns it
 // with the path relative to it.
-func (b *Broker) targetScoped(r *Request, tid string, req openReq, rootFD int, rule *compiledRule) (int, string, Response, bool) {
+func (b *Broker) targetScoped(r *Request, tid string, req openReq, rootFD int, rule *compiledRule, rs *rootSet) (int, string, Response, bool) {
 	if strings.HasPrefix(req.path, "/") && req.resolve&unix.RESOLVE_BENEATH != 0 {
 		return -1, "", Fail(unix.EXDEV), false // fs/namei.c: absolute paths leave the dirfd
-	}
-	rs, _, err := b.rootsOf(r, tid)
-	if err != nil {
-		return -1, "", b.failPlace(r, err), false
 	}
 	base, resp, ok := b.baseDir(r, tid, req.dirfd, rs)
 	if !ok {

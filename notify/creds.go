@@ -40,15 +40,10 @@ type threadCreds struct {
 	canSwitch bool // CAP_SETUID and CAP_SETGID: the thread may take another identity
 }
 
-// supervisorUserNS is the supervisor's user namespace, to tell targets
-// whose capabilities mean nothing here (those of another namespace).
-var supervisorUserNS = func() uint64 {
-	var st unix.Stat_t
-	if unix.Stat("/proc/self/ns/user", &st) != nil {
-		return 0
-	}
-	return st.Ino
-}()
+// supervisorUserNS names the supervisor's user namespace
+// ("user:[4026531837]"), to tell targets whose capabilities mean nothing
+// here: those of another namespace.
+var supervisorUserNS, _ = readlink("/proc/self/ns/user")
 
 const (
 	capSetgid = 6
@@ -80,28 +75,11 @@ func currentCreds() *threadCreds {
 // the broker then refuses rather than open with its own.
 var errCreds = unix.ENOTRECOVERABLE
 
-// targetIdentity reads the identity and umask of thread tid.
-func targetIdentity(tid int) (identity, uint32, error) {
-	st, err := readStatus(tid)
-	if err != nil {
-		return identity{}, 0, err
-	}
-	id := identity{fsuid: st.fsuid, fsgid: st.fsgid, groups: st.groups, caps: st.capEff}
-	slices.Sort(id.groups)
-	if id.caps != 0 {
-		// Capabilities held in another user namespace grant nothing
-		// over files owned outside it; counting them here would.
-		var ns unix.Stat_t
-		if err := unix.Stat("/proc/"+itoa(tid)+"/ns/user", &ns); err != nil || ns.Ino != supervisorUserNS {
-			id.caps = 0
-		}
-	}
-	return id, st.umask, nil
-}
+func sortGroups(g []uint32) { slices.Sort(g) }
 
 // openAs opens path from dirFD with how, as the target r would: with its
 // identity and, when creating, its umask.
-func (b *Broker) openAs(r *Request, dirFD int, path string, how *unix.OpenHow, creates bool) (int, error) {
+func (b *Broker) openAs(r *Request, t *threadInfo, dirFD int, path string, how *unix.OpenHow, creates bool) (int, error) {
 	w := r.w
 	if w == nil {
 		return -1, errors.New("the broker runs only inside a Supervisor")
@@ -109,16 +87,23 @@ func (b *Broker) openAs(r *Request, dirFD int, path string, how *unix.OpenHow, c
 	if w.creds == nil {
 		w.creds = currentCreds()
 	}
-	id, umask, err := targetIdentity(r.PID)
-	if err != nil {
-		if r.Valid() != nil {
-			return -1, ErrGone
+	umask := uint32(noUmask)
+	if creates {
+		// The umask is read when it matters, for every create: it
+		// changes with no trace in the checks of the thread cache.
+		st, err := readStatus(r.PID)
+		if err == nil {
+			err = r.Valid()
 		}
-		return -1, &placeError{errno: unix.EPERM, reason: "read the target's credentials: " + err.Error()}
+		if err != nil {
+			if r.Valid() != nil {
+				return -1, ErrGone
+			}
+			return -1, &placeError{errno: unix.EPERM, reason: "read the target's umask: " + err.Error()}
+		}
+		umask = st.umask
 	}
-	if err := r.Valid(); err != nil {
-		return -1, err
-	}
+	id := &t.id
 	switched := false
 	if !id.equal(&w.creds.own) {
 		if !w.creds.canSwitch {
@@ -128,7 +113,7 @@ func (b *Broker) openAs(r *Request, dirFD int, path string, how *unix.OpenHow, c
 				return -1, errCreds
 			}
 		} else {
-			if err := w.creds.become(&id); err != nil {
+			if err := w.creds.become(id); err != nil {
 				w.creds.restore()
 				return -1, errCreds
 			}

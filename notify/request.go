@@ -174,6 +174,11 @@ func (r *Request) readCString(addr uint64, limit int) ([]byte, error) {
 		// Never cross a page in one read: the next page may be
 		// unmapped while the string ends before it.
 		chunk := int(min(page-addr%page, uint64(limit-len(out))))
+		if len(out) == 0 {
+			// Most paths are short: a first small read spares copying
+			// the rest of the page.
+			chunk = min(chunk, firstRead)
+		}
 		if addr+uint64(chunk) < addr { // wraps around the address space
 			return nil, r.memErr(start, len(out)+chunk, ErrFault)
 		}
@@ -202,6 +207,9 @@ func (r *Request) readCString(addr uint64, limit int) ([]byte, error) {
 	}
 	return nil, r.memErr(start, limit, ErrTooLong)
 }
+
+// firstRead is the size of the first read of a string.
+const firstRead = 256
 
 func indexNUL(b []byte) int {
 	for i, c := range b {
@@ -244,7 +252,7 @@ func (r *Request) readPartial(addr uint64, buf []byte) (int, error) {
 	local.SetLen(len(buf))
 	remote := unix.RemoteIovec{Base: uintptr(addr), Len: len(buf)}
 	for {
-		n, _, e := unix.Syscall6(unix.SYS_PROCESS_VM_READV, uintptr(r.PID),
+		n, _, e := unix.RawSyscall6(unix.SYS_PROCESS_VM_READV, uintptr(r.PID),
 			uintptr(unsafe.Pointer(&local)), 1, uintptr(unsafe.Pointer(&remote)), 1, 0)
 		switch e {
 		case 0:

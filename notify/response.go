@@ -10,7 +10,8 @@ import (
 // Handler decides one notified syscall. It runs on a worker of the
 // supervisor while the target waits; other requests are received and
 // handled meanwhile by the other workers. ctx is cancelled when the
-// supervisor stops.
+// supervisor stops. The Request is valid only until the handler
+// returns: the worker reuses it for its next request.
 type Handler func(ctx context.Context, r *Request) Response
 
 // Handlers maps syscall names to their handlers. A name applies on every

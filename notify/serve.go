@@ -87,6 +87,10 @@ type Supervisor struct {
 	stop    sync.Once
 	stopErr error
 	stopFD  int // eventfd that wakes the receiving worker's poll
+	phase   atomic.Uint64
+	// dogFD wakes the watchdog when it sleeps (dogAsleep).
+	dogFD     int
+	dogAsleep atomic.Bool
 	closed  atomic.Bool
 
 	received, answered, gone, unhandled, violations, kills, panics atomic.Uint64
@@ -227,6 +231,7 @@ func (s *Supervisor) logf(format string, args ...any) {
 
 // worker is the per-goroutine state of a worker.
 type worker struct {
+	req  Request // the request being handled, reused
 	buf  *recvBuf
 	path [PathMax]byte
 	// privateFS is true when the worker's thread has its own umask
@@ -236,11 +241,14 @@ type worker struct {
 }
 
 // work is one worker. Workers take turns at receiving (leader and
-// followers): the worker holding the lead token polls and receives one
-// notification, passes the token on so that another worker receives the
-// next one, and handles its request itself, on the thread the kernel
-// woke. A handler that blocks thus never delays the others, and no
-// request waits in a queue for a thread to pick it up.
+// followers): the worker holding the lead polls and receives one
+// notification and handles it itself, on the thread the kernel woke, and
+// then receives the next. Should a handler run for longer than a
+// watchdog tick, the watchdog passes the lead to a follower, so a handler
+// that blocks holds up the others for a millisecond at most. A request
+// thus never waits in a queue for a thread to pick it up, and in the
+// common case one thread runs receive, handle, answer, receive as a C
+// loop would, with no hand-off between threads at all.
 //
 // Each worker keeps its OS thread for life: the file broker gives the
 // thread its own umask and credentials to open files as the target
@@ -256,13 +264,94 @@ func (s *Supervisor) work(ctx context.Context) {
 			return
 		case <-s.lead:
 		}
-		n, err := s.receive(w)
-		s.lead <- struct{}{}
-		if err != nil {
-			s.halt(err)
-			return
+		for {
+			n, err := s.receive(w)
+			if err != nil {
+				s.lead <- struct{}{}
+				s.halt(err)
+				return
+			}
+			// Publish "handling" under a new generation.
+			gen := s.phase.Load()>>2 + 1
+			s.phase.Store(gen<<2 | phaseHandling)
+			if s.dogAsleep.Load() && s.dogAsleep.CompareAndSwap(true, false) {
+				var one = [8]byte{1}
+				unix.Write(s.dogFD, one[:])
+			}
+			s.handle(ctx, w, n)
+			if !s.phase.CompareAndSwap(gen<<2|phaseHandling, gen<<2|phaseIdle) {
+				break // the watchdog passed the lead on: follow
+			}
 		}
-		s.handle(ctx, w, n)
+	}
+}
+
+// The phases of the leader, in the low two bits of Supervisor.phase;
+// the bits above count the requests handled, so that a leader that lost
+// the lead can never claim the phase of its successor, and the watchdog
+// can tell one long request from many short ones.
+const (
+	phaseIdle     = 0 // receiving, or between requests
+	phaseHandling = 1 // a handler runs; the watchdog may pass the lead on
+	phasePassed   = 2 // the watchdog passed the lead on
+)
+
+// watchdogTick is how often the watchdog looks at the leader while
+// requests come in. A handler still running on the same request at the
+// next look has held the lead for at least a tick: a brokered open takes
+// a few microseconds, so only a handler that blocks gets there.
+//
+// The watchdog does not arm a timer per request: in a virtual machine
+// every programming of the timer device is a costly exit to the
+// hypervisor, which would double the latency of every request. It ticks
+// while there is work and sleeps when there is none.
+const watchdogTick = 500 * time.Microsecond
+
+// watchdogIdleTicks is how many ticks without a request put the
+// watchdog to sleep until the next one.
+const watchdogIdleTicks = 200
+
+// watchdog passes the lead to a follower when the leader's handler runs
+// for more than a tick.
+func (s *Supervisor) watchdog() {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	ts := unix.NsecToTimespec(int64(watchdogTick))
+	fds := []unix.PollFd{{Fd: int32(s.dogFD), Events: unix.POLLIN}, {Fd: int32(s.stopFD), Events: unix.POLLIN}}
+	var buf [8]byte
+	last, quiet := s.phase.Load(), 0
+	for {
+		select {
+		case <-s.stopped:
+			return
+		default:
+		}
+		if quiet >= watchdogIdleTicks {
+			// Sleep until a leader starts handling; check again after
+			// saying so, or a request that began meanwhile is missed.
+			s.dogAsleep.Store(true)
+			if s.phase.Load() == last {
+				fds[0].Revents, fds[1].Revents = 0, 0
+				unix.Poll(fds, -1)
+				unix.Read(s.dogFD, buf[:])
+			}
+			s.dogAsleep.Store(false)
+			quiet = 0
+		}
+		unix.Nanosleep(&ts, nil)
+		cur := s.phase.Load()
+		switch {
+		case cur != last:
+			last, quiet = cur, 0
+		case cur&3 == phaseHandling:
+			// The same request as a tick ago.
+			if s.phase.CompareAndSwap(cur, cur&^3|phasePassed) {
+				s.lead <- struct{}{}
+			}
+			last = s.phase.Load()
+		default:
+			quiet++
+		}
 	}
 }
 
@@ -315,7 +404,8 @@ func (s *Supervisor) receive(w *worker) (notif, error) {
 
 // handle decides one notification and sends the answer.
 func (s *Supervisor) handle(ctx context.Context, w *worker, n notif) {
-	r := &Request{ID: n.ID, PID: int(n.PID), Data: n.Data, s: s, w: w}
+	r := &w.req
+	*r = Request{ID: n.ID, PID: int(n.PID), Data: n.Data, s: s, w: w}
 	r.Arch = abiOf(n.Data.Arch, n.Data.Nr)
 	if r.Arch != nil {
 		if name, ok := r.Arch.SyscallName(int(uint32(n.Data.Nr))); ok {

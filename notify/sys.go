@@ -147,8 +147,14 @@ func sendResp(fd int, r notifResp, size uint16) unix.Errno {
 // the process has gone, a valid id proves that whatever was read from
 // /proc/PID or the target's memory before the check was the target's.
 func idValid(fd int, id uint64) unix.Errno {
-	_, e := ioctlPtr(fd, ioctlIDValid, unsafe.Pointer(&id))
-	return e
+	// It takes a mutex and looks up a list: no need to tell the Go
+	// scheduler about it.
+	for {
+		_, _, e := unix.RawSyscall(unix.SYS_IOCTL, uintptr(fd), ioctlIDValid, uintptr(unsafe.Pointer(&id)))
+		if e != unix.EINTR {
+			return e
+		}
+	}
 }
 
 // addFD installs srcfd in the target and, with send, answers the
