@@ -91,7 +91,7 @@ type Supervisor struct {
 	// dogFD wakes the watchdog when it sleeps (dogAsleep).
 	dogFD     int
 	dogAsleep atomic.Bool
-	closed  atomic.Bool
+	closed    atomic.Bool
 
 	received, answered, gone, unhandled, violations, kills, panics atomic.Uint64
 	syncWake                                                       bool
