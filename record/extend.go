@@ -106,7 +106,25 @@ func Extend(base, eval *policy.Policy, r *Recording, o ExtendOptions) (*Extensio
 	// The calls each arch needs that the policy denies by default.
 	needed := map[string][]*Syscall{}
 	env := o.Env
-	for _, s := range withLauncher(r, native, o.Launcher) {
+	calls := withLauncher(r, native, o.Launcher)
+	if !o.NoImplied {
+		var all []*Syscall
+		for _, an := range sortArches(archNames(calls)) {
+			a, err := arch.ByName(an)
+			if err != nil {
+				return nil, err
+			}
+			var mine []*Syscall
+			for _, s := range calls {
+				if s.Arch == an {
+					mine = append(mine, s)
+				}
+			}
+			all = append(all, impliedCalls(a, mine)...)
+		}
+		calls = all
+	}
+	for _, s := range calls {
 		a, err := arch.ByName(s.Arch)
 		if err != nil {
 			return nil, err

@@ -38,6 +38,11 @@ type ProfileOptions struct {
 	// FreqFile, when set, is named in the head comment as the run's
 	// frequency profile.
 	FreqFile string
+	// NoImplied writes only what the run did. By default a program that
+	// started threads also gets the futex operations thread
+	// synchronisation may need, since whether a run makes them depends on
+	// timing (see impliedCalls).
+	NoImplied bool
 }
 
 var errnoEPERM = policy.Action{Kind: policy.Errno, Data: 1, ErrnoName: "EPERM"}
@@ -91,6 +96,9 @@ func Profile(r *Recording, o ProfileOptions) (*policy.Policy, error) {
 			if s.Arch == an {
 				calls = append(calls, s)
 			}
+		}
+		if !o.NoImplied {
+			calls = impliedCalls(a, calls)
 		}
 		var extra []string
 		if a == native {
@@ -201,6 +209,9 @@ func archRules(a *arch.Arch, calls []*Syscall, extra []string, o ProfileOptions)
 			})
 		default:
 			r := &policy.Rule{Syscalls: []policy.Target{{Name: s.Name}}, Action: policy.ActAllow, Trailing: countText(s.Count)}
+			if slices.ContainsFunc(s.Args, func(smp ArgSample) bool { return smp.Implied }) {
+				r.Trailing += "; and the operations threads may need"
+			}
 			if !o.NoArgs {
 				r.When = condition(a, s.Name, specs[s.Name], s.Count, s.Args)
 			}
@@ -208,6 +219,82 @@ func archRules(a *arch.Arch, calls []*Syscall, extra []string, o ProfileOptions)
 		}
 	}
 	return rules, nil
+}
+
+// threadFutexOps are the futex operations the C library's thread support
+// makes (pthread_join waits on the thread's id word, mutexes and
+// condition variables wait and wake, with or without
+// FUTEX_PRIVATE_FLAG; absolute timeouts use FUTEX_WAIT_BITSET with
+// FUTEX_CLOCK_REALTIME). Priority-inheritance operations are left out:
+// a program that uses them makes them on every run.
+var threadFutexOps = [][]string{
+	{"FUTEX_WAIT"}, {"FUTEX_WAKE"}, {"FUTEX_CMP_REQUEUE"}, {"FUTEX_WAKE_OP"}, {"FUTEX_WAIT_BITSET"}, {"FUTEX_WAKE_BITSET"},
+	{"FUTEX_WAIT_BITSET", "FUTEX_CLOCK_REALTIME"},
+}
+
+// impliedCalls adds to the calls of one arch what a program needs on
+// some runs but not others: a program that starts threads (clone or
+// clone3 with CLONE_THREAD) synchronises them with futex only when one
+// thread waits for another, which depends on timing. The additions are
+// argument samples with a count of zero, so comments still count only
+// what the run did.
+func impliedCalls(a *arch.Arch, calls []*Syscall) []*Syscall {
+	threadBit, ok := a.Constant("CLONE_THREAD")
+	if !ok {
+		return calls
+	}
+	threads := false
+	for _, s := range calls {
+		slot := -1
+		switch s.Name {
+		case "clone":
+			if slots := argSlots(a, "clone"); len(slots) == 1 {
+				slot = slots[0]
+			}
+		case "clone3":
+			slot = 0
+		}
+		for _, smp := range s.Args {
+			if slot >= 0 && smp.Mask&(1<<slot) != 0 && smp.Values[slot]&threadBit != 0 {
+				threads = true
+			}
+		}
+	}
+	nr, hasFutex := a.Lookup("futex")
+	slots := argSlots(a, "futex")
+	if !threads || !hasFutex || len(slots) != 1 {
+		return calls
+	}
+	private, _ := a.Constant("FUTEX_PRIVATE_FLAG")
+	var ops []uint64
+	for _, names := range threadFutexOps {
+		var v uint64
+		for _, n := range names {
+			c, ok := a.Constant(n)
+			if !ok {
+				return calls
+			}
+			v |= c
+		}
+		ops = append(ops, v, v|private)
+	}
+	out := slices.Clone(calls)
+	i := slices.IndexFunc(out, func(s *Syscall) bool { return s.Name == "futex" })
+	var f *Syscall
+	if i < 0 {
+		f = &Syscall{Arch: a.Name, Name: "futex", Nr: nr}
+		out = append(out, f)
+		slices.SortFunc(out, func(x, y *Syscall) int { return strings.Compare(x.Name, y.Name) })
+	} else {
+		f = &Syscall{Arch: a.Name, Name: "futex", Nr: nr, Count: out[i].Count, Args: slices.Clone(out[i].Args)}
+		out[i] = f
+	}
+	for _, op := range ops {
+		if !slices.ContainsFunc(f.Args, func(smp ArgSample) bool { return smp.Mask&(1<<slots[0]) != 0 && smp.Values[slots[0]] == op }) {
+			f.Args = append(f.Args, ArgSample{Mask: 1 << slots[0], Values: oneArg(slots[0], op), Implied: true})
+		}
+	}
+	return out
 }
 
 // cloneRule allows clone with the flags clone and clone3 were called

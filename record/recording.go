@@ -99,6 +99,9 @@ type ArgSample struct {
 	// FromMemory is set for values read from the program's memory rather
 	// than registers (clone3's flags); a filter cannot check them.
 	FromMemory bool `json:"from_memory,omitempty"`
+	// Implied is set for a combination the run did not make but another
+	// run would need (Count is 0); see ProfileOptions.NoImplied.
+	Implied bool `json:"implied,omitempty"`
 }
 
 // Total returns the number of syscalls recorded.
