@@ -69,13 +69,17 @@ func (c *checker) run() {
 		}
 	}
 
-	if p.Default.Kind == 0 && !c.quiet {
+	switch {
+	case p.Default.Kind == 0 && c.quiet:
+		// A syntax error may have hidden the default line: it is
+		// reported, and there is no default to check.
+	case p.Default.Kind == 0:
 		pos := c.headerPos("default")
 		if pos.File != "" && !pos.IsValid() {
 			pos = Pos{File: pos.File, Line: 1, Col: 1}
 		}
 		c.errs.add(pos, "the policy states no default action: add a line such as `default errno(EPERM)` or `default kill_process`")
-	} else {
+	default:
 		c.action(c.headerPos("default"), "default", &p.Default)
 	}
 	if p.Unknown.Kind != 0 {
@@ -218,7 +222,7 @@ func (c *checker) target(pos Pos, t Target) {
 	switch {
 	case t.Group != "":
 		if _, ok := groupMembers(t.Group); !ok {
-			c.errs.add(pos, "unknown group @%s%s", t.Group, suggest.Phrase(suggest.Nearest(t.Group, groupNames(), 3)))
+			c.errs.add(pos, "unknown group @%s%s", t.Group, suggest.Phrase(atNames(suggest.Nearest(t.Group, groupNames(), 3))))
 		}
 	case t.HasNr:
 		if t.Nr < 0 || t.Nr > 0xffffffff {
@@ -433,4 +437,13 @@ func checkCmpOn(a *arch.Arch, sc arch.Syscall, cm *Cmp) error {
 		}
 	}
 	return nil
+}
+
+// atNames spells group names as a policy writes them: @network-io.
+func atNames(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = "@" + n
+	}
+	return out
 }

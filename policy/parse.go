@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -174,6 +175,14 @@ type stmt struct {
 type bailout struct{}
 
 func (st *parseState) parseFile(file string, src []byte, chain []string, top bool) {
+	if i := bytes.IndexByte(src, 0); i >= 0 {
+		// Text never holds NUL; raw BPF always does (the high byte of
+		// every opcode). One error says so instead of one per byte.
+		line := 1 + bytes.Count(src[:i], []byte("\n"))
+		col := i - (bytes.LastIndexByte(src[:i], '\n') + 1) + 1
+		st.errs.add(Pos{File: file, Line: line, Col: col}, "binary data (a NUL byte), not a policy: a raw BPF filter is read by 'syscage disasm' and 'syscage check --bpf'")
+		return
+	}
 	fp := &fileParser{st: st, file: file, top: top, chain: chain, errLines: map[int]bool{}}
 	fp.lx = lex(file, src, &st.errs)
 	fp.toks = fp.lx.toks
@@ -599,7 +608,8 @@ func (fp *fileParser) applies(word string) *Applies {
 				if a, err := arch.ByName(name); err == nil {
 					name = a.Name
 				} else if !fp.st.opts.SyntaxOnly {
-					fp.errorf(n.pos, "unknown architecture %q%s", n.text, suggest.Phrase(suggest.Nearest(n.text, arch.CanonicalNames(), 3)))
+					fp.errorf(n.pos, "unknown architecture %q%s; known: %s", n.text,
+						suggest.Phrase(suggest.Nearest(n.text, arch.CanonicalNames(), 3)), strings.Join(arch.CanonicalNames(), " "))
 				}
 				ap.Arches = append(ap.Arches, name)
 			}
@@ -699,7 +709,8 @@ func (fp *fileParser) qualified(archTok token) Target {
 	if a, err := arch.ByName(name); err == nil {
 		name = a.Name
 	} else if !fp.st.opts.SyntaxOnly {
-		fp.errorf(archTok.pos, "unknown architecture %q before ':'%s", archTok.text, suggest.Phrase(suggest.Nearest(archTok.text, arch.CanonicalNames(), 3)))
+		fp.errorf(archTok.pos, "unknown architecture %q before ':'%s; known: %s", archTok.text,
+			suggest.Phrase(suggest.Nearest(archTok.text, arch.CanonicalNames(), 3)), strings.Join(arch.CanonicalNames(), " "))
 	}
 	t := fp.peek()
 	switch t.kind {

@@ -149,7 +149,7 @@ func TestParseErrors(t *testing.T) {
 		{"no default", "allow read\n", []string{"1:1: the policy states no default action"}},
 		{"unknown syscall", "default allow\nallow raed\n", []string{`2:7: unknown syscall "raed" on x86_64`, `did you mean "read"`}},
 		{"syscall of another arch", "arch aarch64\ndefault allow\nallow open\n", []string{`3:7: unknown syscall "open" on aarch64 (`, "x86_64"}},
-		{"unknown group", "default allow\nallow @netwrk-io\n", []string{`2:7: unknown group @netwrk-io; did you mean "network-io"`}},
+		{"unknown group", "default allow\nallow @netwrk-io\n", []string{`2:7: unknown group @netwrk-io; did you mean "@network-io"`}},
 		{"unknown action", "default allow\nalow read\n", []string{`2:1: found "alow", expected a rule`, `did you mean "allow"`}},
 		{"unknown default action", "default kill\n", []string{`1:9: unknown action "kill"`, "kill_process"}},
 		{"unknown errno", "default errno(EPREM)\n", []string{`1:1: errno EPREM is not defined on x86_64; did you mean "EPERM"`}},
@@ -203,6 +203,12 @@ func TestParseErrors(t *testing.T) {
 		{"malformed number", "default allow\nallow read if fd == 0x\n", []string{`2:21: malformed number "0x"`}},
 		{"big number", "default allow\nallow read if count == 0x10000000000000000\n", []string{"2:24: number 0x10000000000000000 does not fit in 64 bits"}},
 		{"empty set", "default allow\nallow read if fd in {}\n", []string{"2:22: found '}', expected a value"}},
+		{"unknown qualifier arch", "default allow\nallow vax:read\n", []string{`2:7: unknown architecture "vax" before ':'`, "known: x86_64 i386"}},
+		{"unknown block arch", "default allow\nonly arch vax {\nallow read\n}\n", []string{`2:11: unknown architecture "vax"`, "known: x86_64 i386"}},
+		{"binary", "default allow\nallow read\x00\x15\x00\n", []string{"2:11: binary data (a NUL byte), not a policy", "syscage disasm"}},
+		// A syntax error may hide the default line; the missing default
+		// then says nothing more (it used to say "invalid action kind 0").
+		{"syntax error, no default", "allow read;\n", []string{"1:11: unexpected character ';'"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -420,5 +426,35 @@ only arch x86_64 {  # on brace
 	}
 	if p.EndComment != "end 1\n\nend 2" {
 		t.Errorf("end %q", p.EndComment)
+	}
+}
+
+// TestParseErrorsAreFew: binary input and syntax errors in a file without
+// a default produce only the errors that help, each with a position.
+func TestParseErrorsAreFew(t *testing.T) {
+	cases := []struct {
+		name, src string
+		count     int
+	}{
+		{"binary", "\x20\x00\x00\x00\x04\x00\x00\x00\x15\x00\x0b\x00\x3e\x00\x00\xc0", 1},
+		{"syntax error, no default", "allow read;\n", 1},
+		{"not a policy", "foo: bar\n", 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("t.policy", []byte(c.src), ParseOptions{})
+			var list ErrorList
+			if !errors.As(err, &list) {
+				t.Fatalf("got %v, want an ErrorList", err)
+			}
+			if len(list) != c.count {
+				t.Errorf("%d errors, want %d:\n%v", len(list), c.count, err)
+			}
+			for _, e := range list {
+				if !e.Pos.IsValid() {
+					t.Errorf("error without a position: %v", e)
+				}
+			}
+		})
 	}
 }
