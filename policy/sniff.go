@@ -13,12 +13,13 @@ const (
 )
 
 // SniffFormat tells which format a policy source is in, by content: JSON
-// (an object, after white space) is an OCI profile; YAML whose first
+// (an object or, by mistake, an array or string, after white space) is an
+// OCI profile, so that the JSON reader says what is wrong with it; YAML whose first
 // statement is an apiVersion or kind key is a SeccompProfile; anything
 // else is the native format.
 func SniffFormat(data []byte) string {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] == '{' {
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && (t[0] == '{' || t[0] == '[' || t[0] == '"') {
 		return SourceOCI
 	}
 	for _, line := range strings.Split(string(data), "\n") {

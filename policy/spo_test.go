@@ -273,6 +273,8 @@ func TestSniffFormat(t *testing.T) {
 	tests := []struct{ src, want string }{
 		{`{"defaultAction": "SCMP_ACT_ALLOW"}`, SourceOCI},
 		{"\xef\xbb\xbf\n  {}", SourceOCI},
+		{"[]", SourceOCI}, // not a profile, but the JSON reader says why
+		{` "str"`, SourceOCI},
 		{"apiVersion: x\nkind: SeccompProfile\n", SourceSPO},
 		{"# comment\n---\nkind: SeccompProfile\n", SourceSPO},
 		{"default allow\nallow read\n", SourceNative},
