@@ -115,8 +115,9 @@ type Result struct {
 	// frequencies were applied to.
 	Arches []*arch.Arch
 
-	// The policy and options, for Explain, which resolves the policy
-	// again on first use.
+	// The policy and options, for Explain and CacheCoverage, which
+	// resolve the policy again on first use (the model compiling used
+	// went back to the pool). The policy must not change after Policy.
 	policy  *policy.Policy
 	opts    Options
 	explain struct {

@@ -34,11 +34,7 @@ func (r *Result) Explain(d *bpf.SeccompData) (Trace, error) {
 	for i, res := range sr.Results {
 		t.Paths[i] = res.Path
 	}
-	r.explain.once.Do(func() {
-		// A model of its own: the one compiling used went back to the
-		// pool.
-		r.explain.m, r.explain.err = newModel(r.policy, r.opts)
-	})
+	r.explain.once.Do(func() { r.explain.m, r.explain.err = newModel(r.policy, r.opts) })
 	if r.explain.err != nil {
 		return t, r.explain.err
 	}

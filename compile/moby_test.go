@@ -48,3 +48,21 @@ func TestMoby(t *testing.T) {
 			len(env.Caps), res.Stats.Instructions[0], res.Stats.MaxPath, res.Stats.MeanPath, res.Stats.Runs, res.Stats.UnconditionalAllows)
 	}
 }
+
+// TestMobyCacheCoverage checks that every syscall the moby profile allows
+// whatever the arguments is served by the kernel's cache, on x86_64 and
+// i386.
+func TestMobyCacheCoverage(t *testing.T) {
+	p := mobyProfile(t)
+	res, err := Policy(p, Options{Env: mobyEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cached, total, err := res.CacheCoverage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total < 600 || cached != total {
+		t.Errorf("%d of %d unconditional allows cached; want all (and several hundred)", cached, total)
+	}
+}

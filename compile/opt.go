@@ -95,14 +95,6 @@ func newOptimiser(g *graph, roots []nodeID) *optimiser {
 	return o
 }
 
-func (o *optimiser) newState() state {
-	s := state{acc: accUnknown, facts: make([]fact, len(o.words))}
-	for i := range s.facts {
-		s.facts[i] = unknownFact
-	}
-	return s
-}
-
 func (s *state) copyFrom(t *state) {
 	s.acc = t.acc
 	copy(s.facts, t.facts)

@@ -101,3 +101,51 @@ func mixFor(tab *table, freq map[string]float64) []nrWeight {
 	}
 	return out
 }
+
+// CacheCoverage measures the kernel's constant-action cache on the
+// filters: of the syscalls the policy allows whatever their arguments
+// (every applicable rule up to the first without condition allows, or no
+// rule applies and the default allows), how many the cache serves, as
+// bpf.CachedAllowStack computes it. x32 is left out: its numbers carry
+// bit 30 and lie past every bitmap. The compiler serves them all, so
+// cached == unconditional.
+func (r *Result) CacheCoverage() (cached, unconditional int, err error) {
+	r.explain.once.Do(func() { r.explain.m, r.explain.err = newModel(r.policy, r.opts) })
+	if r.explain.err != nil {
+		return 0, 0, r.explain.err
+	}
+	m := r.explain.m
+	for _, g := range m.groups {
+		for _, am := range g.models {
+			if am == nil || am.a.NrBase == x32Bit {
+				continue
+			}
+			bits := bpf.CachedAllowStack(r.Filters, bpf.CacheTarget{AuditArch: am.a.AuditArch, Syscalls: int(am.a.MaxNr()) + 1})
+			var ch []entry
+			for _, nr := range am.tab.nrs {
+				ch, _ = am.chain(nr, ch[:0])
+				if !allowsAlways(ch, am.defRet) {
+					continue
+				}
+				unconditional++
+				if int(nr) < len(bits) && bits[nr] {
+					cached++
+				}
+			}
+		}
+	}
+	return cached, unconditional, nil
+}
+
+// allowsAlways reports whether a chain allows whatever the arguments.
+func allowsAlways(ch []entry, fallback uint32) bool {
+	for _, e := range ch {
+		if e.ret != bpf.RetAllow {
+			return false
+		}
+		if e.cond == 0 {
+			return true
+		}
+	}
+	return fallback == bpf.RetAllow
+}

@@ -242,7 +242,9 @@ func printCompileStats(w io.Writer, res *compile.Result) {
 	fmt.Fprintf(w, "longest path:  %d instructions\n", st.MaxPath)
 	fmt.Fprintf(w, "mean path:     %.2f instructions per syscall of %s under the frequency mix (cache off)\n", st.MeanPath, names[0])
 	fmt.Fprintf(w, "runs:          %d ranges of syscall numbers with one decision\n", st.Runs)
-	fmt.Fprintf(w, "cached:        %d syscalls allowed whatever their arguments, each on a path the kernel's cache serves\n", st.UnconditionalAllows)
+	if cached, total, err := res.CacheCoverage(); err == nil {
+		fmt.Fprintf(w, "cached:        %d of %d syscalls allowed whatever their arguments are served by the kernel's constant-action cache\n", cached, total)
+	}
 }
 
 // listingLines returns the listing of a filter, for comments.

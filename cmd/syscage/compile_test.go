@@ -59,7 +59,7 @@ func TestCompileBPF(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"filters:       1", "longest path:", "mean path:"} {
+	for _, want := range []string{"filters:       1", "longest path:", "mean path:", "cached:        8 of 8 syscalls"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("--stats output lacks %q:\n%s", want, errOut)
 		}
