@@ -16,44 +16,8 @@ import (
 
 	"github.com/syscage/syscage/audit"
 	"github.com/syscage/syscage/bpf"
-	"github.com/syscage/syscage/policy"
 	"github.com/syscage/syscage/seccomp"
 )
-
-// ComplainPolicy returns a copy of p in which nothing is denied: every
-// action but allow (errno, kill, trap, trace, notify) becomes log, for
-// the default, unknown and bad-arch actions and for every rule. Under it
-// a program runs as if unfiltered while the kernel writes an audit record
-// (type=1326) for each call the profile would have denied; ComplainWatch
-// collects them.
-func ComplainPolicy(p *policy.Policy) *policy.Policy {
-	q := *p
-	soften := func(a policy.Action) policy.Action {
-		if a.Kind == 0 || a.Kind == policy.Allow || a.Kind == policy.Log {
-			return a
-		}
-		return policy.ActLog
-	}
-	q.Default = soften(p.Default)
-	q.Unknown = soften(orAction(p.Unknown, policy.Action{Kind: policy.Errno, Data: 38, ErrnoName: "ENOSYS"}))
-	q.BadArch = soften(orAction(p.BadArch, policy.ActKillProcess))
-	q.Rules = make([]*policy.Rule, len(p.Rules))
-	for i, r := range p.Rules {
-		c := *r
-		c.Action = soften(r.Action)
-		q.Rules[i] = &c
-	}
-	// Notifications need a listener that complain mode does not provide.
-	q.Listener = nil
-	return &q
-}
-
-func orAction(a, def policy.Action) policy.Action {
-	if a.Kind == 0 {
-		return def
-	}
-	return a
-}
 
 // ComplainWatch attributes the kernel's seccomp audit records of a run to
 // the program's process tree. Open it before the program starts, Track

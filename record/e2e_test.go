@@ -145,7 +145,7 @@ func TestComplainThenFrom(t *testing.T) {
 	if err != nil {
 		testenv.Unavailable(t, "complain mode needs the kernel log: %v", err)
 	}
-	res, err := compile.Policy(ComplainPolicy(base), compile.Options{})
+	res, err := compile.Policy(sandbox.Complain(base), compile.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -104,7 +104,7 @@ func Profile(r *Recording, o ProfileOptions) (*policy.Policy, error) {
 		if a == native {
 			extra = launcher
 		}
-		rules, err := archRules(a, calls, extra, o)
+		rules, err := archRules(a, calls, extra, o, true)
 		if err != nil {
 			return nil, err
 		}
@@ -161,7 +161,9 @@ func quoteCommand(argv []string) string {
 
 // archRules writes the rules for the calls on one arch, plus the extra
 // (launcher) syscalls.
-func archRules(a *arch.Arch, calls []*Syscall, extra []string, o ProfileOptions) ([]*policy.Rule, error) {
+// whole is set when the rules make a whole profile (Profile), not an
+// addition to one (Extend).
+func archRules(a *arch.Arch, calls []*Syscall, extra []string, o ProfileOptions, whole bool) ([]*policy.Rule, error) {
 	byName := map[string]*Syscall{}
 	for _, s := range calls {
 		if s.Name != "" {
@@ -181,6 +183,16 @@ func archRules(a *arch.Arch, calls []*Syscall, extra []string, o ProfileOptions)
 	}
 
 	clone3 := byName["clone3"]
+	// clone3 fails with ENOSYS in every recorded profile, used or not, so
+	// that profiles of several runs agree on it and merge.
+	if _, ok := a.Lookup("clone3"); ok && whole && !o.AllowClone3 && clone3 == nil && len(calls) > 0 {
+		rules = append(rules, &policy.Rule{
+			Syscalls: []policy.Target{{Name: "clone3"}},
+			Action:   policy.Action{Kind: policy.Errno, Data: errnoOf(a, "ENOSYS"), ErrnoName: "ENOSYS"},
+			Comment:  clone3Comment,
+			Trailing: "not made by this run",
+		})
+	}
 	for _, s := range calls {
 		if slices.Contains(extra, s.Name) {
 			continue
@@ -190,8 +202,7 @@ func archRules(a *arch.Arch, calls []*Syscall, extra []string, o ProfileOptions)
 			rules = append(rules, &policy.Rule{
 				Syscalls: []policy.Target{{Name: "clone3"}},
 				Action:   policy.Action{Kind: policy.Errno, Data: errnoOf(a, "ENOSYS"), ErrnoName: "ENOSYS"},
-				Comment: "clone3 passes its flags in memory, which a filter cannot read: it fails\n" +
-					"with ENOSYS, and the C library falls back to clone, checked below.",
+				Comment:  clone3Comment,
 				Trailing: countText(s.Count),
 			})
 			if byName["clone"] == nil {
@@ -355,6 +366,9 @@ func oneArg(i int, v uint64) [6]uint64 {
 	out[i] = v
 	return out
 }
+
+const clone3Comment = "clone3 passes its flags in memory, which a filter cannot read: it fails\n" +
+	"with ENOSYS, and the C library falls back to clone, whose flags a rule checks."
 
 func errnoOf(a *arch.Arch, name string) uint16 {
 	n, _ := a.Errno(name)
