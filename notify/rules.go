@@ -96,6 +96,8 @@ func (fr *FileRules) Check() error {
 		switch {
 		case r.Root == "":
 			return fmt.Errorf("%s: empty root: give an absolute directory such as /data", where)
+		case strings.ContainsRune(r.Root, 0):
+			return fmt.Errorf("%s: root %q holds a NUL byte, which no path can", where, r.Root)
 		case !path.IsAbs(r.Root):
 			return fmt.Errorf("%s: root %q is relative: give an absolute path such as /%s", where, r.Root, r.Root)
 		case path.Clean(r.Root) != r.Root:
