@@ -23,7 +23,7 @@ import (
 // something is allowed names an input that is, but "allowed with any
 // argument" is a judgement on those samples.
 func Program(file string, prog bpf.Program, order binary.ByteOrder, opts Options) ([]Finding, error) {
-	if err := opts.validate(); err != nil {
+	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
 	if err := bpf.Validate(prog); err != nil {

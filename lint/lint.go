@@ -175,8 +175,9 @@ type Options struct {
 	Source []byte
 }
 
-// validate checks the IDs of Disable.
-func (o *Options) validate() error {
+// Validate checks the IDs of Disable; Policy and Program call it, and a
+// caller linting many files calls it first to report a bad ID once.
+func (o *Options) Validate() error {
 	for _, id := range o.Disable {
 		if _, ok := checkByID(id); !ok {
 			ids := make([]string, len(checks))

@@ -170,6 +170,19 @@ func TestUnknownCheckID(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `"exec-denied"`) {
 		t.Errorf("error %v, want a suggestion of exec-denied", err)
 	}
+	for _, tc := range []struct {
+		disable []string
+		ok      bool
+	}{
+		{nil, true},
+		{[]string{ExecDenied, "compat-arch"}, true},
+		{[]string{"compat-arch", "nosuch"}, false},
+	} {
+		o := Options{Disable: tc.disable}
+		if err := o.Validate(); (err == nil) != tc.ok {
+			t.Errorf("Validate(%v) = %v, want ok=%v", tc.disable, err, tc.ok)
+		}
+	}
 }
 
 // TestChecksDocumented: every check has an ID, a severity, a summary and

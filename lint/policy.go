@@ -15,7 +15,7 @@ import (
 // reports options that make no sense or a policy the evaluator cannot
 // decide (one that did not come from Parse or Validate).
 func Policy(p *policy.Policy, opts Options) ([]Finding, error) {
-	if err := opts.validate(); err != nil {
+	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
 	accepted, err := p.AcceptedArches()

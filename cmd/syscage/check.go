@@ -66,6 +66,9 @@ Exit status: 0 no finding at warning or error level; 1 such findings;
 				return usageErr(err)
 			}
 			opts := lint.Options{Env: e, SelfInstalled: self, Disable: disable}
+			if err := opts.Validate(); err != nil {
+				return usageErr(fmt.Errorf("--disable: %w", err))
+			}
 			var all []lint.Finding
 			for _, name := range args {
 				fs, err := checkFile(cmd, name, raw, archName, opts)

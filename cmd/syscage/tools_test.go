@@ -101,7 +101,7 @@ func TestCheckCommand(t *testing.T) {
 		{[]string{"check", "--disable", "ptrace-allowed,fallback-errno,never-matches", p("pitfall.policy")}, exitOK, []string{"no findings"}, nil},
 		{[]string{"check", p("profile.json")}, exitNegative, []string{"profile.json:6:3: warning: bpf is allowed"}, nil},
 		{[]string{"check", p("broken.policy")}, exitUsage, nil, []string{"broken.policy:3:1", `"allow"`}},
-		{[]string{"check", "--disable", "nosuch", p("clean.policy")}, exitUsage, nil, []string{`unknown check "nosuch"`}},
+		{[]string{"check", "--disable", "nosuch", p("clean.policy")}, exitUsage, nil, []string{`--disable: unknown check "nosuch"`}},
 		{[]string{"check", p("missing.policy")}, exitUsage, nil, []string{"missing.policy"}},
 		{[]string{"check"}, exitUsage, nil, []string{"name the policy files"}},
 		{[]string{"check", "--list"}, exitOK, []string{"no-arch-check", "fallback-errno", "shadowed-rule"}, nil},
