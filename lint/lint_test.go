@@ -73,6 +73,9 @@ func TestPolicyChecks(t *testing.T) {
 		{NeverMatches, base + "allow socket if family == 1 && family == 2\n", base + "allow socket if family == 1 || family == 2\n", "t.policy:4:17", "can never hold"},
 		{NeverMatches, base + "allow mmap if prot < 0 || prot == 1\n", base + "allow mmap if prot <= 0 || prot == 1\n", "t.policy:4:15", "`prot < 0` can never hold"},
 		{NeverMatches, base + "allow socket if family & 3 == 1 && family & 1 == 0\n", base + "allow socket if family & 3 == 1 && family & 2 == 0\n", "t.policy:4:17", "can never hold"},
+		// On an x32-only policy, 0 arrives as x86_64's read: badarch
+		// decides it before any rule (this finding used to name no rule).
+		{NeverMatches, "arch x32\ndefault errno(EPERM)\nallow execve\nallow 0\n", "arch x32\ndefault errno(EPERM)\nallow execve\nallow 0x40000000\n", "t.policy:4:1", "number 0 reaches the filter as another architecture's"},
 		{AlwaysMatches, base + "allow socket if family <= 0xffffffff\n", base + "allow socket if family < 0xffffffff\n", "t.policy:4:17", "holds for every argument value"},
 		{PersonalityUnrestricted, base + "allow personality\n", base + "allow personality if personality in {0, 8, 0xffffffff}\n", "t.policy:4:1", "any argument"},
 		{CloneUnrestricted, base + "allow clone\nerrno(ENOSYS) clone3\n", base + "allow clone if clone_flags none CLONE_NEWUSER|CLONE_NEWNS\nerrno(ENOSYS) clone3\n", "t.policy:4:1", "namespaces"},

@@ -201,12 +201,25 @@ type ruleStat struct {
 	pairs, decided, matched []int
 	// shadowers are the rules that decided inputs the rule matched.
 	shadowers []*policy.Rule
+	// early is set when a fallback, not a rule, decided an input the
+	// rule matched: the input never reaches the rules (x32 numbers
+	// without bit 30 are x86_64 ones, so an x32-only policy sends them
+	// to badarch).
+	early *earlyDecision
 	// nodes: for each part of the condition, whether it held and failed
 	// on some input.
 	nodes map[policy.Expr]*nodeStat
 }
 
 type nodeStat struct{ held, failed bool }
+
+// earlyDecision is a fallback that decided an input a rule matched.
+type earlyDecision struct {
+	arch   *arch.Arch
+	nr     uint32
+	reason string // "badarch", as policy.Decision says
+	action policy.Action
+}
 
 // ruleChecks finds rules that never decide and conditions that never (or
 // always) hold, by evaluating the policy on every argument class of every
@@ -257,6 +270,9 @@ func ruleChecks(pd *policyDecider, fs *findings) error {
 						matched = true
 						if ds[i].Rule != r && ds[i].Rule != nil && !slices.Contains(st.shadowers, ds[i].Rule) {
 							st.shadowers = append(st.shadowers, ds[i].Rule)
+						}
+						if ds[i].Rule == nil && st.early == nil {
+							st.early = &earlyDecision{arch: a, nr: nr, reason: ds[i].Reason, action: ds[i].Action}
 						}
 					}
 				}
@@ -373,6 +389,21 @@ func reportRule(pd *policyDecider, r *policy.Rule, st *ruleStat, fs *findings) {
 		}
 	}
 	if len(dead) == 0 {
+		return
+	}
+	if len(st.shadowers) == 0 {
+		// No rule decided first: a fallback did, before the rules were
+		// tried. Only the number targets of a policy accepting x32 but
+		// not x86_64 get here.
+		if e := st.early; e != nil {
+			fix := "name the syscall, or write the number as the filter sees it"
+			if e.arch.NrBase != 0 {
+				fix = fmt.Sprintf("%s numbers as the filter sees them start at 0x%x: write 0x%x, or the syscall's name", e.arch.Name, e.arch.NrBase, uint64(e.arch.NrBase)+uint64(e.nr))
+			}
+			fs.add(r.Pos, -1, NeverMatches, fix,
+				"this rule (%s) never decides anything: on %s, number %d reaches the filter as another architecture's, which the policy decides with its %s action (%s) before any rule",
+				r.Action, e.arch.Name, e.nr, e.reason, e.action)
+		}
 		return
 	}
 	id := RedundantRule
