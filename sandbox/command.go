@@ -224,7 +224,14 @@ func (c *Command) Start() error {
 	files := make([]*os.File, top+3)
 	files[0], files[1], files[2] = orStd(c.Stdin, os.Stdin), orStd(c.Stdout, os.Stdout), orStd(c.Stderr, os.Stderr)
 	for _, fd := range c.KeepFDs {
-		files[fd] = os.NewFile(uintptr(fd), fmt.Sprintf("fd %d", fd))
+		// A duplicate, closed once the child has its copy: an *os.File
+		// on the caller's own descriptor would close it when collected.
+		dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 3)
+		if err != nil {
+			return startErr("--keep-fd %d: %v", fd, err)
+		}
+		files[fd] = os.NewFile(uintptr(dup), fmt.Sprintf("fd %d", fd))
+		defer files[fd].Close()
 	}
 	var pipe [2]int
 	if err := unix.Pipe2(pipe[:], unix.O_CLOEXEC); err != nil {

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
+	"sync"
 	"strings"
 	"testing"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/syscage/syscage/arch"
 	"github.com/syscage/syscage/bpf"
 	"github.com/syscage/syscage/internal/testenv"
+	"github.com/syscage/syscage/policy"
 	"github.com/syscage/syscage/seccomp"
 )
 
@@ -88,6 +91,43 @@ var probes = map[string]func() int{
 		slices.Sort(env)
 		for _, kv := range env {
 			fmt.Println("env:", kv)
+		}
+		return 0
+	},
+	"self": func() int {
+		p, err := policy.Parse("self.policy", []byte("default allow\nerrno(42) getppid\n"), policy.ParseOptions{})
+		if err != nil {
+			fmt.Println("error:", err)
+			return 1
+		}
+		if err := SelfPolicy(p); err != nil {
+			fmt.Println("error:", err)
+			return 1
+		}
+		// Old threads and new ones alike see the filter.
+		var wg sync.WaitGroup
+		results := make([]int, 6)
+		for i := range results {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				runtime.LockOSThread()
+				_, _, e := unix.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
+				results[i] = int(e)
+			}()
+		}
+		wg.Wait()
+		fmt.Println("threads:", results)
+		tasks, _ := os.ReadDir("/proc/self/task")
+		for _, task := range tasks {
+			b, _ := os.ReadFile("/proc/self/task/" + task.Name() + "/status")
+			var f []string
+			for _, line := range strings.Split(string(b), "\n") {
+				if strings.HasPrefix(line, "Seccomp:") || strings.HasPrefix(line, "NoNewPrivs:") {
+					f = append(f, strings.Join(strings.Fields(line), " "))
+				}
+			}
+			fmt.Println("task:", strings.Join(f, " "))
 		}
 		return 0
 	},

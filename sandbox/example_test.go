@@ -1,0 +1,35 @@
+package sandbox_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/syscage/syscage/policy/profiles"
+	"github.com/syscage/syscage/sandbox"
+)
+
+// Run a shell command under the embedded default profile. The program
+// that does this must call sandbox.Init first thing (in main or TestMain).
+func ExampleCommand() {
+	p, err := profiles.Get("default")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	c := &sandbox.Command{Path: "sh", Args: []string{"sh", "-c", "echo hello from the cage; exit 3"}, Stdout: os.Stdout}
+	if err := c.UsePolicy(p); err != nil {
+		fmt.Println(err)
+		return
+	}
+	ex, err := c.Run()
+	var se *sandbox.StartError
+	if errors.As(err, &se) {
+		fmt.Println("not started:", se, "exit code", se.Code)
+		return
+	}
+	fmt.Println("exit code", ex.Code)
+	// Output:
+	// hello from the cage
+	// exit code 3
+}
