@@ -176,7 +176,7 @@ func Extend(base, eval *policy.Policy, r *Recording, o ExtendOptions) (*Extensio
 			calls = append(calls, c)
 		}
 		slices.SortFunc(calls, func(x, y *Syscall) int { return strings.Compare(x.Name, y.Name) })
-		rules, err := archRules(a, dedupe(calls), launch, o.ProfileOptions, false)
+		rules, err := archRules(a, dedupe(calls), launch, o.ProfileOptions, false, nil)
 		if err != nil {
 			return nil, err
 		}

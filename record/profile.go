@@ -38,6 +38,16 @@ type ProfileOptions struct {
 	// FreqFile, when set, is named in the head comment as the run's
 	// frequency profile.
 	FreqFile string
+	// Flat writes the rules of every architecture without restricting
+	// them to it, as the OCI and SeccompProfile formats need (they cannot
+	// restrict a rule to some of the policy's architectures): a syscall
+	// one architecture made is then allowed on all of them.
+	Flat bool
+	// ExactFlags compares flag arguments (clone's flags, mmap's flags)
+	// with the exact values seen (`in {...}`) rather than allowing any
+	// combination of the bits seen (`only A|B`): the SeccompProfile format
+	// cannot hold the 64-bit mask `only` becomes.
+	ExactFlags bool
 	// NoImplied writes only what the run did. By default a program that
 	// started threads also gets the futex operations thread
 	// synchronisation may need, since whether a run makes them depends on
@@ -104,11 +114,29 @@ func Profile(r *Recording, o ProfileOptions) (*policy.Policy, error) {
 		if a == native {
 			extra = launcher
 		}
-		rules, err := archRules(a, calls, extra, o, true)
+		var flat []*arch.Arch
+		if o.Flat {
+			for _, n := range arches {
+				fa, _ := arch.ByName(n)
+				flat = append(flat, fa)
+			}
+		}
+		rules, err := archRules(a, calls, extra, o, true, flat)
 		if err != nil {
 			return nil, err
 		}
-		if len(arches) > 1 {
+		if len(arches) > 1 && o.Flat {
+			var keep []*policy.Rule
+			for _, rl := range rules {
+				if !slices.ContainsFunc(p.Rules, func(q *policy.Rule) bool {
+					return policy.FormatRule(q) == policy.FormatRule(rl) && q.Action == rl.Action
+				}) {
+					keep = append(keep, rl)
+				}
+			}
+			rules = keep
+		}
+		if len(arches) > 1 && !o.Flat {
 			for _, rl := range rules {
 				rl.Only = &policy.Applies{Arches: []string{an}}
 			}
@@ -135,6 +163,9 @@ func headComment(r *Recording, o ProfileOptions) string {
 		fmt.Fprintf(&b, "Programs executed: %s.\n", strings.Join(r.Execs, ", "))
 	}
 	b.WriteString("A rule's comment says how many times the run made the syscall.\n")
+	if o.Flat && len(r.Arches()) > 1 {
+		b.WriteString("The rules apply to every architecture the program entered.\n")
+	}
 	if o.FreqFile != "" {
 		fmt.Fprintf(&b, "Frequency profile of the run: %s.\n", o.FreqFile)
 	}
@@ -163,7 +194,10 @@ func quoteCommand(argv []string) string {
 // (launcher) syscalls.
 // whole is set when the rules make a whole profile (Profile), not an
 // addition to one (Extend).
-func archRules(a *arch.Arch, calls []*Syscall, extra []string, o ProfileOptions, whole bool) ([]*policy.Rule, error) {
+// flat lists the policy's architectures when its rules apply to all of
+// them (ProfileOptions.Flat); a condition is then written only where
+// every one of them reads the arguments from the same slots.
+func archRules(a *arch.Arch, calls []*Syscall, extra []string, o ProfileOptions, whole bool, flat []*arch.Arch) ([]*policy.Rule, error) {
 	byName := map[string]*Syscall{}
 	for _, s := range calls {
 		if s.Name != "" {
@@ -223,8 +257,8 @@ func archRules(a *arch.Arch, calls []*Syscall, extra []string, o ProfileOptions,
 			if slices.ContainsFunc(s.Args, func(smp ArgSample) bool { return smp.Implied }) {
 				r.Trailing += "; and the operations threads may need"
 			}
-			if !o.NoArgs {
-				r.When = condition(a, s.Name, specs[s.Name], s.Count, s.Args)
+			if !o.NoArgs && sameSlots(s.Name, a, flat) {
+				r.When = condition(a, s.Name, specFor(s.Name, o), s.Count, s.Args)
 			}
 			rules = append(rules, r)
 		}
@@ -308,6 +342,32 @@ func impliedCalls(a *arch.Arch, calls []*Syscall) []*Syscall {
 	return out
 }
 
+// specFor returns the argument spec of a syscall, with flag arguments
+// made exact for ProfileOptions.ExactFlags.
+func specFor(name string, o ProfileOptions) syscallSpec {
+	spec := specs[name]
+	if !o.ExactFlags {
+		return spec
+	}
+	out := syscallSpec{grouped: spec.grouped, args: slices.Clone(spec.args)}
+	for i := range out.args {
+		out.args[i].shape = shapeIn
+	}
+	return out
+}
+
+// sameSlots reports whether every architecture in flat that has the
+// syscall reads its captured arguments from the slots a does.
+func sameSlots(name string, a *arch.Arch, flat []*arch.Arch) bool {
+	want := argSlots(a, name)
+	for _, o := range flat {
+		if _, ok := o.Lookup(name); ok && !slices.Equal(argSlots(o, name), want) {
+			return false
+		}
+	}
+	return true
+}
+
 // cloneRule allows clone with the flags clone and clone3 were called
 // with (clone3's read from memory, as the fallback will pass them).
 func cloneRule(a *arch.Arch, clone, clone3 *Syscall, o ProfileOptions) *policy.Rule {
@@ -355,7 +415,7 @@ func cloneRule(a *arch.Arch, clone, clone3 *Syscall, o ProfileOptions) *policy.R
 				}
 			}
 		}
-		r.When = condition(a, "clone", specs["clone"], count, samples)
+		r.When = condition(a, "clone", specFor("clone", o), count, samples)
 	}
 	return r
 }

@@ -251,8 +251,9 @@ func (t *tracer) run(ctx context.Context, cfg stageConfig) error {
 	if err != nil {
 		return &StartError{Code: ExitInternal, Msg: fmt.Sprintf("start the init stage %s: %v", initPath, err)}
 	}
-	proc.Release() // the tracer reaps it with wait4
+	// The pid before Release, which sets it to -1.
 	t.root = proc.Pid
+	proc.Release() // the tracer reaps it with wait4
 
 	// Load the eBPF counter while the stage starts.
 	filter, err := t.setupBackend()
@@ -357,8 +358,16 @@ func readStageMsg(r *bufio.Reader) (stageMsg, error) {
 	return m, json.Unmarshal(line, &m)
 }
 
+// sendSignal sends sig to one process. It refuses 0 and negative ids, which
+// kill(2) reads as process groups or every process.
+func sendSignal(pid int, sig unix.Signal) {
+	if pid > 0 {
+		unix.Kill(pid, sig)
+	}
+}
+
 func (t *tracer) killStage() {
-	unix.Kill(t.root, unix.SIGKILL)
+	sendSignal(t.root, unix.SIGKILL)
 	var ws unix.WaitStatus
 	unix.Wait4(t.root, &ws, 0, nil)
 }
@@ -583,7 +592,7 @@ func (t *tracer) interrupt() {
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		for _, tk := range t.tasks {
-			unix.Kill(tk.tgid, unix.SIGKILL)
+			sendSignal(tk.tgid, unix.SIGKILL)
 		}
 	})
 }
@@ -611,7 +620,7 @@ func (t *tracer) relaySignals() func() {
 				if (s == unix.SIGINT || s == unix.SIGQUIT) && inForeground() {
 					continue // the terminal sent it to the program too
 				}
-				unix.Kill(t.root, s.(syscall.Signal))
+				sendSignal(t.root, s.(syscall.Signal))
 			}
 		}
 	}()
