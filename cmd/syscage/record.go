@@ -29,7 +29,7 @@ func init() {
 
 type recordOptions struct {
 	output, format, name, freqOut, from, backend, dir, defaultAction string
-	noArgs, allowClone3, noImplied, quiet                              bool
+	noArgs, allowClone3, noImplied, quiet                            bool
 }
 
 func newRecordCmd() *cobra.Command {
