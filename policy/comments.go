@@ -33,8 +33,10 @@ func (fp *fileParser) attachComments() {
 	}
 
 	line := 1
-	// The head comment.
-	for line < firstStmt && !fp.lx.content[line] {
+	// The head comment. Empty comment lines ("#") before it carry no
+	// text, and the formatter cannot write a head comment that has none:
+	// they are skipped like blank lines.
+	for line < firstStmt && (!fp.lx.content[line] || own[line] == "" && hasKey(own, line)) {
 		line++
 	}
 	if _, ok := own[line]; ok && line < firstStmt {
@@ -157,4 +159,9 @@ func joinNonEmpty(parts ...string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+func hasKey(m map[int]string, k int) bool {
+	_, ok := m[k]
+	return ok
 }

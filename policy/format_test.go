@@ -9,6 +9,8 @@ import (
 // roundTripSources are policies whose formatting must parse back equal.
 var roundTripSources = []string{
 	"default allow",
+	"#\n\n#0",                       // an empty head comment line (found by FuzzParse)
+	"#\n#\n# head\n\ndefault allow", // empty lines above the head comment
 	"default allow\r\nallow read\r\n",
 	`# Head line 1
 #
