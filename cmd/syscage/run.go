@@ -141,20 +141,9 @@ func runRun(o *runOptions, args []string) error {
 	default:
 		return usageErr(fmt.Errorf("--net=%s: want host or none", o.net))
 	}
-	caps := sandbox.DefaultCaps
-	for _, list := range o.capAdd {
-		s, err := sandbox.ParseCapList(list)
-		if err != nil {
-			return usageErr(fmt.Errorf("--cap-add: %w", err))
-		}
-		caps |= s
-	}
-	for _, list := range o.capDrop {
-		s, err := sandbox.ParseCapList(list)
-		if err != nil {
-			return usageErr(fmt.Errorf("--cap-drop: %w", err))
-		}
-		caps &^= s
+	caps, err := capSet(o.capAdd, o.capDrop)
+	if err != nil {
+		return err
 	}
 	c.Caps, c.NoCaps = caps, caps == 0
 	c.Env = programEnv(o.cleanEnv, o.env)
@@ -175,6 +164,47 @@ func runRun(o *runOptions, args []string) error {
 		fmt.Fprintln(os.Stderr, "syscage:", killMessage(ex, p, what))
 	}
 	return silentExit(ex.Code)
+}
+
+// capSet applies --cap-add and --cap-drop to the default set as container
+// runtimes do: "--cap-drop ALL" starts from nothing and "--cap-add ALL"
+// from everything; then the named capabilities are added, and the named
+// ones dropped (a capability both added and dropped is dropped).
+func capSet(add, drop []string) (sandbox.CapSet, error) {
+	parse := func(opt string, lists []string) (sandbox.CapSet, bool, error) {
+		var s sandbox.CapSet
+		all := false
+		for _, list := range lists {
+			for _, name := range strings.Split(list, ",") {
+				if strings.EqualFold(strings.TrimSpace(name), "all") {
+					all = true
+					continue
+				}
+				one, err := sandbox.ParseCapList(name)
+				if err != nil {
+					return 0, false, usageErr(fmt.Errorf("%s: %w", opt, err))
+				}
+				s |= one
+			}
+		}
+		return s, all, nil
+	}
+	adds, addAll, err := parse("--cap-add", add)
+	if err != nil {
+		return 0, err
+	}
+	drops, dropAll, err := parse("--cap-drop", drop)
+	if err != nil {
+		return 0, err
+	}
+	caps := sandbox.DefaultCaps
+	if dropAll {
+		caps = 0
+	}
+	if addAll {
+		caps = sandbox.AllCaps
+	}
+	return (caps | adds) &^ drops, nil
 }
 
 // programEnv builds the program's environment.

@@ -81,3 +81,36 @@ func TestProgramEnv(t *testing.T) {
 		t.Errorf("the environment should pass through without --clean-env")
 	}
 }
+
+func TestCapSet(t *testing.T) {
+	cases := []struct {
+		add, drop []string
+		want      string
+	}{
+		{nil, nil, sandboxDefault},
+		{[]string{"SYS_PTRACE"}, []string{"chown,CAP_KILL"}, "CAP_DAC_OVERRIDE,CAP_FOWNER,CAP_FSETID,CAP_SETGID,CAP_SETUID,CAP_SETPCAP,CAP_NET_BIND_SERVICE,CAP_NET_RAW,CAP_SYS_CHROOT,CAP_SYS_PTRACE,CAP_MKNOD,CAP_AUDIT_WRITE,CAP_SETFCAP"},
+		{[]string{"NET_ADMIN"}, []string{"ALL"}, "CAP_NET_ADMIN"},
+		{[]string{"ALL"}, []string{"SYS_ADMIN"}, ""},
+		{[]string{"KILL"}, []string{"KILL"}, "CAP_CHOWN,CAP_DAC_OVERRIDE,CAP_FOWNER,CAP_FSETID,CAP_SETGID,CAP_SETUID,CAP_SETPCAP,CAP_NET_BIND_SERVICE,CAP_NET_RAW,CAP_SYS_CHROOT,CAP_MKNOD,CAP_AUDIT_WRITE,CAP_SETFCAP"},
+	}
+	for _, c := range cases {
+		got, err := capSet(c.add, c.drop)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.want == "" {
+			if got.Has(21) || !got.Has(19) {
+				t.Errorf("add ALL drop SYS_ADMIN: %v", got)
+			}
+			continue
+		}
+		if got.String() != c.want {
+			t.Errorf("add %v drop %v: got %v, want %v", c.add, c.drop, got, c.want)
+		}
+	}
+	if _, err := capSet([]string{"CAP_NOPE"}, nil); err == nil {
+		t.Error("an unknown capability was accepted")
+	}
+}
+
+const sandboxDefault = "CAP_CHOWN,CAP_DAC_OVERRIDE,CAP_FOWNER,CAP_FSETID,CAP_KILL,CAP_SETGID,CAP_SETUID,CAP_SETPCAP,CAP_NET_BIND_SERVICE,CAP_NET_RAW,CAP_SYS_CHROOT,CAP_MKNOD,CAP_AUDIT_WRITE,CAP_SETFCAP"
