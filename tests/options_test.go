@@ -20,7 +20,7 @@ func TestRunOptions(t *testing.T) {
 		// table, with --arch i386.
 		{"i386 refused", nil, []string{pr, "int80", strconv.Itoa(nrI386Getpid)}, "", 159},
 		{"i386 accepted", []string{"--arch", "i386"}, []string{pr, "int80", strconv.Itoa(nrI386Getpid)}, "int80 ret=", 0},
-		{"i386 rules apply", []string{"--arch", "i386"}, []string{pr, "int80", "26"}, "int80 errno=1\n", 0},   // i386 26: ptrace
+		{"i386 rules apply", []string{"--arch", "i386"}, []string{pr, "int80", "26"}, "int80 errno=1\n", 0}, // i386 26: ptrace
 		// --complain turns denials into log: ptrace runs (and fails
 		// for its own reasons), strict's kill becomes a log.
 		{"complain lets ptrace run", []string{"--complain"}, []string{pr, "call", strconv.Itoa(nrPtrace), "16", "1"}, "call errno=1\n", 0},
