@@ -22,8 +22,10 @@ func TestRunOptions(t *testing.T) {
 		{"i386 accepted", []string{"--arch", "i386"}, []string{pr, "int80", strconv.Itoa(nrI386Getpid)}, "int80 ret=", 0},
 		{"i386 rules apply", []string{"--arch", "i386"}, []string{pr, "int80", "26"}, "int80 errno=1\n", 0}, // i386 26: ptrace
 		// --complain turns denials into log: ptrace runs (and fails
-		// for its own reasons), strict's kill becomes a log.
-		{"complain lets ptrace run", []string{"--complain"}, []string{pr, "call", strconv.Itoa(nrPtrace), "16", "1"}, "call errno=1\n", 0},
+		// with ESRCH for a pid that does not exist, where the filter
+		// would say EPERM), strict's kill becomes a log.
+		{"ptrace denied", nil, []string{pr, "call", strconv.Itoa(nrPtrace), "16", "0x7ffffff0"}, "call errno=1\n", 0},
+		{"complain lets ptrace run", []string{"--complain"}, []string{pr, "call", strconv.Itoa(nrPtrace), "16", "0x7ffffff0"}, "call errno=3\n", 0},
 		{"complain under strict", []string{"--complain", "--profile", "strict"}, []string{"sh", "-c", "echo ran"}, "ran\n", 0},
 		{"strict without complain", []string{"--profile", "strict"}, []string{"sh", "-c", "echo ran"}, "", 159},
 		{"no-network refuses AF_INET", []string{"--profile", "no-network"}, []string{pr, "call", strconv.Itoa(nrSocket), "2", "1", "0"}, "call errno=97\n", 0},
