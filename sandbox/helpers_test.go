@@ -6,8 +6,8 @@ import (
 	"os"
 	"runtime"
 	"slices"
-	"sync"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/sys/unix"
