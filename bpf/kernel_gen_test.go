@@ -27,9 +27,7 @@ var kernelArgs = []uint64{0, 1, 2, 0x3e8, 0xff, 0x7fffffff, 0x80000000, 0xffffff
 func newKernelGen(seed uint64, ip64, ip32 uint64, int80 bool) *kernelGen {
 	g := &kernelGen{r: rand.New(rand.NewPCG(seed, 0x5ecc0)), fatal: 3, int80: int80}
 	add := func(v uint64) { g.consts = append(g.consts, uint32(v), uint32(v>>32)) }
-	for _, nr := range kernelNrs {
-		g.consts = append(g.consts, nr)
-	}
+	g.consts = append(g.consts, kernelNrs...)
 	for _, a := range kernelArgs {
 		add(a)
 	}

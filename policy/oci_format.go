@@ -795,12 +795,11 @@ type ociSlot struct {
 
 // ociResolved is a literal with its constants resolved.
 type ociResolved struct {
-	op            CmpOp
-	neg           bool
-	value, mask   uint64
-	high          uint64
-	values        []uint64
-	emptyByValues bool
+	op          CmpOp
+	neg         bool
+	value, mask uint64
+	high        uint64
+	values      []uint64
 }
 
 // conjunction returns the OCI argument lists for one conjunction.

@@ -53,10 +53,9 @@ type runcFilter struct {
 
 // runcCond is one libseccomp comparison.
 type runcCond struct {
-	arg       uint
-	op        string
-	a, b      uint64
-	maskedEqB uint64
+	arg  uint
+	op   string
+	a, b uint64
 }
 
 // runcRule is one libseccomp rule: an action and ANDed comparisons.

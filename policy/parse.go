@@ -206,13 +206,6 @@ func (st *parseState) parseFile(file string, src []byte, chain []string, top boo
 
 func (fp *fileParser) peek() token { return fp.toks[fp.i] }
 
-func (fp *fileParser) peekAt(n int) token {
-	if fp.i+n < len(fp.toks) {
-		return fp.toks[fp.i+n]
-	}
-	return fp.toks[len(fp.toks)-1]
-}
-
 func (fp *fileParser) next() token {
 	t := fp.toks[fp.i]
 	if t.kind != tEOF {

@@ -203,15 +203,6 @@ func pairs(t policy.Target, as []*arch.Arch) map[[2]uint32]bool {
 	return out
 }
 
-func overlaps(x, y map[[2]uint32]bool) bool {
-	for k := range x {
-		if y[k] {
-			return true
-		}
-	}
-	return false
-}
-
 func subset(x, y map[[2]uint32]bool) bool {
 	for k := range x {
 		if !y[k] {
