@@ -367,6 +367,8 @@ func runScenario(spec targetSpec, res *targetResult) {
 		runThreads(spec, res)
 	case "rewrite":
 		runRewrite(spec, res)
+	case "symrace":
+		runSymlinkRace(spec, res)
 	case "signals":
 		runSignals(spec, res)
 	case "spawn":
@@ -558,6 +560,48 @@ func runRewrite(spec targetSpec, res *targetResult) {
 	runtime.KeepAlive(buf)
 }
 
+// runSymlinkRace opens spec.Allowed, a symbolic link that another thread
+// keeps replacing (with rename, atomically) by links to spec.Allowed's
+// intended target and to spec.Denied.
+func runSymlinkRace(spec targetSpec, res *targetResult) {
+	link := spec.Allowed
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		runtime.LockOSThread()
+		tmp := link + ".tmp"
+		for i := 0; !stop.Load(); i++ {
+			to := spec.Files[0]
+			if i%2 == 1 {
+				to = spec.Denied
+			}
+			os.Remove(tmp)
+			if err := os.Symlink(to, tmp); err == nil {
+				os.Rename(tmp, link)
+			}
+		}
+	}()
+	path := append([]byte(link), 0)
+	content := make([]byte, 256)
+	for range spec.Iter {
+		r, _, e := unix.Syscall6(unix.SYS_OPENAT, uintptr(^uint(99)), uintptr(unsafe.Pointer(&path[0])), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
+		if e != 0 {
+			res.Denied++
+			continue
+		}
+		res.Opened++
+		k, _ := unix.Read(int(r), content)
+		if k > 0 && strings.Contains(string(content[:k]), spec.Secret) {
+			res.Escaped++
+		}
+		unix.Close(int(r))
+	}
+	stop.Store(true)
+	wg.Wait()
+}
+
 // runSignals opens files while another thread sends the preemption
 // signal the Go runtime uses (SIGURG) to every thread, every
 // spec.Signal: each signal interrupts a notification the supervisor has
@@ -602,6 +646,9 @@ func runSpawn(spec targetSpec, res *targetResult) {
 	raw, _ := json.Marshal(spec.Spawn)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), targetEnv+"="+string(raw), "SYSCAGE_NOTIFY_TEST_INHERITED=1")
+	// Inherit descriptors rather than have os/exec open /dev/null, an
+	// open the broker would have to allow.
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		res.Err = err.Error()
 		return

@@ -58,9 +58,14 @@ type Stats struct {
 	Received uint64 `json:"received"`
 	// Answered: responses the kernel accepted.
 	Answered uint64 `json:"answered"`
-	// Gone: notifications whose target died or was interrupted before
-	// the answer (ENOENT from the kernel); the kernel restarts an
-	// interrupted syscall, which then arrives as a new notification.
+	// Vanished: notifications whose target died or was interrupted
+	// between the wake-up and the receive (ENOENT from RECV).
+	Vanished uint64 `json:"vanished"`
+	// Gone: notifications whose target died or was interrupted after the
+	// receive, before the answer (ENOENT from SEND or ADDFD). The kernel
+	// restarts an interrupted syscall, which then arrives as a new
+	// notification; with SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV only a
+	// fatal signal interrupts it once received.
 	Gone uint64 `json:"gone"`
 	// Unhandled: notifications no handler served.
 	Unhandled uint64 `json:"unhandled"`
@@ -93,8 +98,8 @@ type Supervisor struct {
 	dogAsleep atomic.Bool
 	closed    atomic.Bool
 
-	received, answered, gone, unhandled, violations, kills, panics atomic.Uint64
-	syncWake                                                       bool
+	received, answered, vanished, gone, unhandled, violations, kills, panics atomic.Uint64
+	syncWake                                                                 bool
 }
 
 // New returns a supervisor for listener, a seccomp notification listener
@@ -165,6 +170,13 @@ func (s *Supervisor) Serve(ctx context.Context) error {
 		return fmt.Errorf("create the stop eventfd: %w", err)
 	}
 	s.stopFD = efd
+	dfd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		unix.Close(efd)
+		s.closeListener()
+		return fmt.Errorf("create the watchdog eventfd: %w", err)
+	}
+	s.dogFD = dfd
 	s.lead = make(chan struct{}, 1)
 	s.stopped = make(chan struct{})
 	s.lead <- struct{}{}
@@ -177,6 +189,11 @@ func (s *Supervisor) Serve(ctx context.Context) error {
 	}()
 
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.watchdog()
+	}()
 	for range s.opts.Workers {
 		wg.Add(1)
 		go func() {
@@ -187,6 +204,7 @@ func (s *Supervisor) Serve(ctx context.Context) error {
 	wg.Wait()
 	s.closeListener()
 	unix.Close(efd)
+	unix.Close(dfd)
 	if errors.Is(s.stopErr, errHangUp) {
 		return nil
 	}
@@ -214,6 +232,7 @@ func (s *Supervisor) Stats() Stats {
 	return Stats{
 		Received:   s.received.Load(),
 		Answered:   s.answered.Load(),
+		Vanished:   s.vanished.Load(),
 		Gone:       s.gone.Load(),
 		Unhandled:  s.unhandled.Load(),
 		Violations: s.violations.Load(),
@@ -388,7 +407,7 @@ func (s *Supervisor) receive(w *worker) (notif, error) {
 				// wake-up and the receive (kernel/seccomp.c:
 				// seccomp_notify_recv finds no notification in
 				// SECCOMP_NOTIFY_INIT).
-				s.gone.Add(1)
+				s.vanished.Add(1)
 				continue
 			}
 			return notif{}, fmt.Errorf("receive a notification: %w", e)
