@@ -386,6 +386,20 @@ func (c *Command) Wait() (*Exit, error) {
 		return nil, errors.New("sandbox: Wait called twice")
 	}
 	c.waited = true
+	// Wait for the end without reaping, stop forwarding signals, then
+	// reap: until then the pid cannot name another process.
+	for {
+		var info unix.Siginfo
+		err := unix.Waitid(unix.P_PID, c.proc.Pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("wait for pid %d: %w", c.proc.Pid, err)
+		}
+		break
+	}
+	c.stopForwarding()
 	var ws unix.WaitStatus
 	for {
 		_, err := unix.Wait4(c.proc.Pid, &ws, 0, nil)
@@ -397,7 +411,6 @@ func (c *Command) Wait() (*Exit, error) {
 		}
 		break
 	}
-	c.stopForwarding()
 	defer c.kmsg.Close()
 	ex := &Exit{}
 	if c.gate != nil {

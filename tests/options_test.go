@@ -33,6 +33,7 @@ func TestRunOptions(t *testing.T) {
 		{"no-exec starts the program", []string{"--profile", "no-exec"}, []string{"sh", "-c", "echo started; /bin/true; echo status $?"}, "started\nstatus 126\n", 0},
 		{"net none", []string{"--net=none"}, []string{"sh", "-c", "cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' '"}, "lo\n", 0},
 		{"clean env", []string{"--clean-env", "--env", "A=b"}, []string{"sh", "-c", "echo $A ${SECRET:-none}"}, "b none\n", 0},
+		{"spec-allow and log flags", []string{"--spec-allow", "--log"}, []string{"sh", "-c", "grep -c '^Seccomp:.2' /proc/self/status"}, "1\n", 0},
 		{"cap-drop ALL", []string{"--cap-drop", "ALL"}, []string{"sh", "-c", "grep CapEff /proc/self/status"}, "CapEff:\t0000000000000000\n", 0},
 		{"cap-add", []string{"--cap-drop", "ALL", "--cap-add", "NET_ADMIN"}, []string{"sh", "-c", "grep CapBnd /proc/self/status"}, "CapBnd:\t0000000000001000\n", 0},
 	}
