@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -70,7 +72,7 @@ func main() {
 func runMain(args []string) int {
 	root := newRoot()
 	root.SetArgs(args)
-	err := root.Execute()
+	cmd, err := root.ExecuteC()
 	if err == nil {
 		return exitOK
 	}
@@ -83,6 +85,26 @@ func runMain(args []string) int {
 	}
 	// Errors cobra produces itself (unknown command, wrong argument count)
 	// are usage errors.
-	fmt.Fprintln(os.Stderr, "syscage:", err)
+	fmt.Fprintln(os.Stderr, "syscage:", cobraMessage(err, cmd))
 	return exitUsage
+}
+
+// cobraMessage puts an error cobra produced on one line and points to the
+// command's help: "unknown command "fo" for "syscage"; did you mean
+// "fmt"? (see 'syscage --help')".
+func cobraMessage(err error, cmd *cobra.Command) string {
+	msg := err.Error()
+	if head, tail, ok := strings.Cut(msg, "\n\nDid you mean this?\n"); ok {
+		var names []string
+		for _, n := range strings.Fields(tail) {
+			names = append(names, strconv.Quote(n))
+		}
+		msg = head + "; did you mean " + strings.Join(names, ", ") + "?"
+	}
+	msg = strings.Join(strings.Fields(msg), " ")
+	path := "syscage"
+	if cmd != nil {
+		path = cmd.CommandPath()
+	}
+	return fmt.Sprintf("%s (see '%s --help')", msg, path)
 }

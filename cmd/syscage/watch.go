@@ -39,7 +39,10 @@ an overrun log) are reported, never silently lost.
 The kernel writes a record for the actions listed in
 /proc/sys/kernel/seccomp/actions_logged when the filter returns them
 (kill_process, kill_thread and log by default; see 'syscage kernel
---log-actions'). Reading the kernel log needs root or CAP_SYSLOG.`,
+--log-actions'). Reading the kernel log needs root or CAP_SYSLOG.
+
+Exit status: 0 interrupted, --count records shown or --timeout passed; 2
+bad flags; 3 the kernel log cannot be read.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
