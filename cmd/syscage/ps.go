@@ -25,8 +25,9 @@ mode (disabled, strict, filter), the number of filters, no_new_privs, the
 uid, the command name and the executable.
 
 Seccomp state belongs to each thread. The columns show the main thread;
-THREADS says how many threads differ from it (a filter installed without
-TSYNC covers only the thread that installed it). --json lists them.
+THREADS counts the threads and says how many differ from it, as in
+"4 (1 differ)" (a filter installed without TSYNC covers only the thread
+that installed it). --json lists the threads that differ.
 
 Processes that exit while the list is read are left out.
 
