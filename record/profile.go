@@ -241,11 +241,11 @@ func archRules(a *arch.Arch, calls []*Syscall, extra []string, o ProfileOptions,
 			})
 			if byName["clone"] == nil {
 				if _, ok := a.Lookup("clone"); ok {
-					rules = append(rules, cloneRule(a, nil, s, o))
+					rules = append(rules, cloneRule(a, nil, s, o, flat))
 				}
 			}
 		case s.Name == "clone" && clone3 != nil && !o.AllowClone3:
-			rules = append(rules, cloneRule(a, s, clone3, o))
+			rules = append(rules, cloneRule(a, s, clone3, o, flat))
 		case s.Name == "":
 			rules = append(rules, &policy.Rule{
 				Syscalls: []policy.Target{{Nr: s.Nr, HasNr: true}},
@@ -258,7 +258,7 @@ func archRules(a *arch.Arch, calls []*Syscall, extra []string, o ProfileOptions,
 				r.Trailing += "; and the operations threads may need"
 			}
 			if !o.NoArgs && sameSlots(s.Name, a, flat) {
-				r.When = condition(a, s.Name, specFor(s.Name, o), s.Count, s.Args)
+				r.When = condition(a, s.Name, specFor(s.Name, o), s.Count, s.Args, flat)
 			}
 			rules = append(rules, r)
 		}
@@ -370,7 +370,7 @@ func sameSlots(name string, a *arch.Arch, flat []*arch.Arch) bool {
 
 // cloneRule allows clone with the flags clone and clone3 were called
 // with (clone3's read from memory, as the fallback will pass them).
-func cloneRule(a *arch.Arch, clone, clone3 *Syscall, o ProfileOptions) *policy.Rule {
+func cloneRule(a *arch.Arch, clone, clone3 *Syscall, o ProfileOptions, flat []*arch.Arch) *policy.Rule {
 	var count uint64
 	var samples []ArgSample
 	complete := true
@@ -415,7 +415,7 @@ func cloneRule(a *arch.Arch, clone, clone3 *Syscall, o ProfileOptions) *policy.R
 				}
 			}
 		}
-		r.When = condition(a, "clone", specFor("clone", o), count, samples)
+		r.When = condition(a, "clone", specFor("clone", o), count, samples, flat)
 	}
 	return r
 }
@@ -446,10 +446,32 @@ func countText(n uint64) string {
 // or nil when the syscall has no captured arguments or when some calls
 // were counted without them (a condition would then deny calls that
 // the program made).
-func condition(a *arch.Arch, name string, spec syscallSpec, count uint64, samples []ArgSample) policy.Expr {
+//
+// Values are cut to the width the filter compares on a (clone3's flags,
+// read from memory, are 64 bits where clone's are 32). With flat (the
+// policy's architectures when a rule applies to all of them), a value
+// wider than an argument on one of them leaves the syscall without a
+// condition rather than a rule that cannot be written.
+func condition(a *arch.Arch, name string, spec syscallSpec, count uint64, samples []ArgSample, flat []*arch.Arch) policy.Expr {
 	slots := argSlots(a, name)
 	if len(slots) == 0 || len(samples) == 0 || len(slots) != len(spec.args) {
 		return nil
+	}
+	samples = slices.Clone(samples)
+	for _, slot := range slots {
+		cut := widthMask(policy.ArgWidth(a, name, slot))
+		narrow := cut
+		for _, o := range flat {
+			if _, ok := o.Lookup(name); ok {
+				narrow &= widthMask(policy.ArgWidth(o, name, slot))
+			}
+		}
+		for i := range samples {
+			samples[i].Values[slot] &= cut
+			if samples[i].Values[slot]&^narrow != 0 {
+				return nil
+			}
+		}
 	}
 	var want uint8
 	for _, s := range slots {
@@ -535,6 +557,13 @@ func condition(a *arch.Arch, name string, spec syscallSpec, count uint64, sample
 		return or[0]
 	}
 	return &policy.Or{Terms: or}
+}
+
+func widthMask(bits int) uint64 {
+	if bits >= 64 {
+		return ^uint64(0)
+	}
+	return 1<<bits - 1
 }
 
 // symValue renders v symbolically; a plain number stays a number.
