@@ -7,9 +7,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/syscage/syscage/arch"
 	"github.com/syscage/syscage/bpf"
 )
 
@@ -241,4 +243,32 @@ only caps CAP_SYS_ADMIN {
 			}
 		})
 	}
+}
+
+// FuzzParseEmuCall: the SYSCALL [ARG...] reader of 'syscage emu' never
+// panics, on any architecture; on a 32-bit one every argument it accepts
+// fits a 32-bit register; a plain decimal number reads as itself.
+//
+//	go test -run '^$' -fuzz '^FuzzParseEmuCall$' -fuzztime 30s ./cmd/syscage
+func FuzzParseEmuCall(f *testing.F) {
+	f.Add("openat", "AT_FDCWD", "O_WRONLY|O_CREAT", uint8(0))
+	f.Add("0x38", "-100", "0x1ffffffff", uint8(1))
+	f.Add("socketcall", "| |", "AF_INET|-1", uint8(3))
+	f.Add("read", "18446744073709551615", "", uint8(7))
+	all := arch.All()
+	f.Fuzz(func(t *testing.T, name, a0, a1 string, sel uint8) {
+		a := all[int(sel)%len(all)]
+		call, err := parseEmuCall(a, []string{name, a0, a1}, "0")
+		if err != nil {
+			return
+		}
+		for i, v := range call.Data.Args[:2] {
+			if a.Bits == 32 && v > 0xffffffff {
+				t.Fatalf("%s: argument %d = %#x does not fit a 32-bit register", a.Name, i, v)
+			}
+		}
+		if n, err := strconv.ParseUint(a0, 10, 64); err == nil && (a.Bits == 64 || n <= 0xffffffff) && call.Data.Args[0] != n {
+			t.Fatalf("%s: %q read as %#x", a.Name, a0, call.Data.Args[0])
+		}
+	})
 }
