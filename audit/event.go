@@ -37,6 +37,9 @@ type Event struct {
 	Path string `json:"path,omitempty"`
 	// Reason says in words why the syscall was refused.
 	Reason string `json:"reason,omitempty"`
+	// Container is the container the process runs in, when a container
+	// runtime's seccomp agent reports the event.
+	Container string `json:"container,omitempty"`
 	// Suppressed, on a summary event (Action "suppressed"), counts the
 	// events a rate limit dropped since the previous one.
 	Suppressed uint64 `json:"suppressed,omitempty"`

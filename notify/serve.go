@@ -43,6 +43,8 @@ type Options struct {
 	// target threads busy at once it can pile work on one CPU; set this
 	// to spread it.
 	NoSyncWakeUp bool
+	// Container names the container the targets run in, for alerts.
+	Container string
 	// Logf reports the supervisor's own troubles (an event that could
 	// not be written, a listener error); nil discards them.
 	Logf func(format string, args ...any)
@@ -605,14 +607,15 @@ func abisByAudit(v uint32) []*arch.Arch {
 // eventFor describes r as an alert event, naming the process from /proc.
 func (s *Supervisor) eventFor(r *Request) audit.Event {
 	ev := audit.Event{
-		Time:    time.Now(),
-		PID:     r.PID,
-		Arch:    audit.ArchName(r.Data.Arch, int64(uint32(r.Data.Nr))),
-		Syscall: r.Syscall,
-		Nr:      int64(r.Data.Nr),
-		Args:    append([]uint64(nil), r.Data.Args[:]...),
-		Source:  "notify",
-		IP:      r.Data.InstructionPointer,
+		Time:      time.Now(),
+		PID:       r.PID,
+		Arch:      audit.ArchName(r.Data.Arch, int64(uint32(r.Data.Nr))),
+		Syscall:   r.Syscall,
+		Nr:        int64(r.Data.Nr),
+		Args:      append([]uint64(nil), r.Data.Args[:]...),
+		Source:    "notify",
+		IP:        r.Data.InstructionPointer,
+		Container: s.opts.Container,
 	}
 	if r.Arch != nil {
 		ev.Arch = r.Arch.Name
