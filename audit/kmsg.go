@@ -85,9 +85,10 @@ type Reader struct {
 // after the call are returned; otherwise the whole kernel log buffer is
 // read first. Reading needs CAP_SYSLOG or kernel.dmesg_restrict=0.
 func OpenKmsg(fromNow bool) (*Reader, error) {
-	f, err := os.OpenFile("/dev/kmsg", os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, err := os.OpenFile(kmsgPath, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, fmt.Errorf("open /dev/kmsg: %w (reading the kernel log needs root or CAP_SYSLOG)", err)
+		// err names the operation and the path already.
+		return nil, fmt.Errorf("%w (reading the kernel log needs root or CAP_SYSLOG)", err)
 	}
 	if fromNow {
 		if _, err := unix.Seek(int(f.Fd()), 0, io.SeekEnd); err != nil {
@@ -105,6 +106,9 @@ func (r *Reader) Close() error { return r.f.Close() }
 
 // Fd returns the descriptor, for callers that poll it.
 func (r *Reader) Fd() uintptr { return r.f.Fd() }
+
+// kmsgPath is the kernel log device; tests point it elsewhere.
+var kmsgPath = "/dev/kmsg"
 
 // ErrNoMore is returned by Next when no record is waiting.
 var ErrNoMore = errors.New("no more kernel log records for now")

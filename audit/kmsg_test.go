@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -230,4 +232,22 @@ func splitSpace(s string) []string {
 		out = append(out, s[start:])
 	}
 	return out
+}
+
+// TestOpenKmsgError: a failure to open the kernel log names the device
+// once and says what access it needs.
+func TestOpenKmsgError(t *testing.T) {
+	old := kmsgPath
+	defer func() { kmsgPath = old }()
+	kmsgPath = filepath.Join(t.TempDir(), "kmsg")
+	_, err := OpenKmsg(true)
+	if err == nil {
+		t.Fatal("no error for a missing device")
+	}
+	if n := strings.Count(err.Error(), kmsgPath); n != 1 {
+		t.Errorf("%q names the device %d times, want once", err, n)
+	}
+	if !strings.Contains(err.Error(), "CAP_SYSLOG") {
+		t.Errorf("%q does not say what access is needed", err)
+	}
 }
