@@ -78,7 +78,7 @@ type Command struct {
 	// (tests of the all-or-nothing start).
 	failStage string
 
-	proc      *os.Process
+	pid       int
 	kmsg      *kmsgReader
 	gate      *gateServer
 	stopSig   chan struct{}
@@ -154,7 +154,7 @@ func DefaultPath() string { return defaultPath }
 // returns once the program runs, or with a *StartError: then nothing of
 // the program ran.
 func (c *Command) Start() error {
-	if c.proc != nil {
+	if c.pid != 0 {
 		return startErr("the command was already started")
 	}
 	path, err := c.resolve()
@@ -277,7 +277,17 @@ func (c *Command) Start() error {
 		// reporting thread needs one to run at all.
 		"GOMAXPROCS=2",
 	}
-	proc, err := os.StartProcess(initPath, []string{"syscage-init"}, &os.ProcAttr{Env: env, Files: files, Sys: sys})
+	// syscall.ForkExec rather than os.StartProcess: the latter forks an
+	// extra child once per process to probe pidfd support, a cost every
+	// `syscage run` would pay. The pid stays ours until Wait reaps it.
+	fds := make([]uintptr, len(files))
+	for i, f := range files {
+		fds[i] = ^uintptr(0) // closed in the child
+		if f != nil {
+			fds[i] = f.Fd()
+		}
+	}
+	pid, err := syscall.ForkExec(initPath, []string{"syscage-init"}, &syscall.ProcAttr{Env: env, Files: fds, Sys: sys})
 	if err != nil {
 		cfgW.Close()
 		unix.Close(statusParent)
@@ -288,7 +298,7 @@ func (c *Command) Start() error {
 		}
 		return &StartError{Code: ExitInternal, Msg: msg}
 	}
-	c.proc = proc
+	c.pid = pid
 	cfgR.Close()
 	statusChild.Close()
 	go func() {
@@ -340,7 +350,7 @@ func (c *Command) readStatus(fd int) error {
 		if err != nil {
 			return startErr("receive the exec gate's listener: %v", err)
 		}
-		c.gate = startGate(lfd, c.proc.Pid, c.Gate)
+		c.gate = startGate(lfd, c.pid, c.Gate)
 	}
 }
 
@@ -360,7 +370,12 @@ func receivedFD(oob []byte) (int, error) {
 
 // reap waits for a child that failed to start.
 func (c *Command) reap() {
-	c.proc.Wait()
+	var ws unix.WaitStatus
+	for {
+		if _, err := unix.Wait4(c.pid, &ws, 0, nil); err != unix.EINTR {
+			break
+		}
+	}
 	c.stopForwarding()
 	c.kmsg.Close()
 	if c.gate != nil {
@@ -371,15 +386,12 @@ func (c *Command) reap() {
 
 // Pid returns the program's process id (the init stage's until execve).
 func (c *Command) Pid() int {
-	if c.proc == nil {
-		return 0
-	}
-	return c.proc.Pid
+	return c.pid
 }
 
 // Wait waits for the program to end and says how.
 func (c *Command) Wait() (*Exit, error) {
-	if c.proc == nil || !c.startedOK {
+	if c.pid == 0 || !c.startedOK {
 		return nil, errors.New("sandbox: Wait without a successful Start")
 	}
 	if c.waited {
@@ -390,24 +402,24 @@ func (c *Command) Wait() (*Exit, error) {
 	// reap: until then the pid cannot name another process.
 	for {
 		var info unix.Siginfo
-		err := unix.Waitid(unix.P_PID, c.proc.Pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		err := unix.Waitid(unix.P_PID, c.pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("wait for pid %d: %w", c.proc.Pid, err)
+			return nil, fmt.Errorf("wait for pid %d: %w", c.pid, err)
 		}
 		break
 	}
 	c.stopForwarding()
 	var ws unix.WaitStatus
 	for {
-		_, err := unix.Wait4(c.proc.Pid, &ws, 0, nil)
+		_, err := unix.Wait4(c.pid, &ws, 0, nil)
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("wait for pid %d: %w", c.proc.Pid, err)
+			return nil, fmt.Errorf("wait for pid %d: %w", c.pid, err)
 		}
 		break
 	}
@@ -433,7 +445,7 @@ func (c *Command) Wait() (*Exit, error) {
 				ex.Violation = c.gate.violation()
 			}
 			if ex.Violation == nil {
-				ex.Violation = c.kmsg.find(c.proc.Pid)
+				ex.Violation = c.kmsg.find(c.pid)
 			}
 		}
 	}
@@ -469,7 +481,7 @@ func (c *Command) forwardSignals() {
 				if slices.Contains(terminalSignals, s) && inForeground() {
 					continue // the terminal delivered it to the program already
 				}
-				c.proc.Signal(s)
+				unix.Kill(c.pid, s.(syscall.Signal))
 			}
 		}
 	}()

@@ -49,6 +49,7 @@ var (
 type initStage struct {
 	cfg      initConfig
 	statusFD int
+	rep      *reporter
 }
 
 // report sends a final status to the parent; the stage then exits.
@@ -108,6 +109,10 @@ func readAll(fd int) ([]byte, error) {
 
 func (s *initStage) run() int {
 	c := &s.cfg
+	// The reporting thread starts now, so that creating it overlaps with
+	// the hardening; it waits for a filter to be on before doing anything.
+	s.rep = newReporter(s.statusFD, len(c.Filters))
+	go s.rep.loop()
 	if c.Stages["config"] {
 		return s.fail(ExitInternal, 0, "init stage: failing on purpose after reading the settings")
 	}
@@ -176,9 +181,7 @@ func (s *initStage) run() int {
 	if err != nil {
 		return s.fail(ExitInternal, 0, "init stage: environment: %v", err)
 	}
-	rep := newReporter(s.statusFD, len(c.Filters))
-	go rep.loop()
-	<-rep.started
+	<-s.rep.started
 
 	// The last step. From the first seccomp call on, this thread only
 	// stores to atomics, installs and executes.
