@@ -33,3 +33,18 @@ func ExampleCommand() {
 	// hello from the cage
 	// exit code 3
 }
+
+// Filter the calling Go program itself, on every thread. (Not run here:
+// a test process must never filter itself.)
+func ExampleSelfPolicy() {
+	p, err := profiles.Get("default")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := sandbox.SelfPolicy(p); err != nil {
+		fmt.Println("cannot sandbox myself:", err)
+		return
+	}
+	// From here on, every thread of this program runs under the profile.
+}

@@ -61,6 +61,6 @@ func Get(name string) (*policy.Policy, error) {
 }
 
 func unknown(name string) error {
-	return fmt.Errorf("unknown profile %q%s; the embedded profiles are %s (or give a policy file's path)",
-		name, suggest.Phrase(suggest.Nearest(name, Names(), 2)), strings.Join(Names(), ", "))
+	return fmt.Errorf("unknown profile %q: the embedded profiles are %s, or give the path of a policy file%s",
+		name, strings.Join(Names(), ", "), suggest.Phrase(suggest.Nearest(name, Names(), 2)))
 }
