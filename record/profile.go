@@ -107,6 +107,15 @@ func Profile(r *Recording, o ProfileOptions) (*policy.Policy, error) {
 				calls = append(calls, s)
 			}
 		}
+		slices.SortFunc(calls, func(x, y *Syscall) int {
+			if x.Name != y.Name {
+				if x.Name == "" || y.Name == "" {
+					return strings.Compare(y.Name, x.Name) // numbers last
+				}
+				return strings.Compare(x.Name, y.Name)
+			}
+			return x.Nr - y.Nr
+		})
 		if !o.NoImplied {
 			calls = impliedCalls(a, calls)
 		}
