@@ -371,3 +371,43 @@ func FuzzProgram(f *testing.F) {
 		}
 	})
 }
+
+// TestSourceWarning: what the OCI reader let pass (here a misspelt
+// syscall name, which runc drops silently) is a finding at its place.
+func TestSourceWarning(t *testing.T) {
+	const typo = `{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
+ "syscalls": [{"names": ["execve", "reed"], "action": "SCMP_ACT_ALLOW"}]}`
+	const clean = `{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
+ "syscalls": [{"names": ["execve", "read"], "action": "SCMP_ACT_ALLOW"}]}`
+	lintOCI := func(src string, opts Options) []Finding {
+		t.Helper()
+		p, err := policy.ParseOCI("p.json", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs, err := Policy(p, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fs
+	}
+	var hit *Finding
+	fs := lintOCI(typo, Options{})
+	for i, f := range fs {
+		if f.Check == SourceWarning {
+			hit = &fs[i]
+		}
+	}
+	if hit == nil {
+		t.Fatalf("no %s finding: %v", SourceWarning, fs)
+	}
+	if hit.Where() != "p.json:2:36" || !strings.Contains(hit.Message, `"reed"`) || !strings.Contains(hit.Message, `"read"`) || hit.Severity != Warning {
+		t.Errorf("finding %v: want it at p.json:2:36, naming reed and suggesting read", hit)
+	}
+	if slices.Contains(ids(lintOCI(clean, Options{})), SourceWarning) {
+		t.Error("source-warning on a clean profile")
+	}
+	if slices.Contains(ids(lintOCI(typo, Options{Disable: []string{SourceWarning}})), SourceWarning) {
+		t.Error("source-warning reported though disabled")
+	}
+}

@@ -41,7 +41,8 @@ process_vm_* allowed; fallback syscalls (clone3, faccessat2, openat2,
 statx, ...) denied with an errno other than ENOSYS; errno(0); rules that
 earlier rules always decide first; conditions that can never hold;
 personality or clone allowed unrestricted; i386 or x32 accepted besides
-x86_64; a default action that allows.
+x86_64; a default action that allows; what reading an OCI profile let
+pass, such as a misspelt syscall name runc would drop silently.
 
 Rules are judged on every class of inputs their conditions tell apart,
 for a process holding every capability on the newest kernel unless
