@@ -18,7 +18,11 @@ import (
 // strictest action of all filters wins whatever their order. With an
 // exec gate, the gate goes first and allows seccomp(2).
 func orderForInstall(filters []bpf.Program, flags seccomp.Flags, gate bool) ([]bpf.Program, error) {
-	if err := bpf.ValidateStack(append([]bpf.Program{gateFilter()}, filters...)); err != nil {
+	stack := filters
+	if gate {
+		stack = append([]bpf.Program{gateFilter()}, filters...)
+	}
+	if err := bpf.ValidateStack(stack); err != nil {
 		return nil, startErr("the seccomp filters cannot be installed: %v", err)
 	}
 	if len(filters) < 2 {
