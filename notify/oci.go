@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -109,6 +110,10 @@ func ReadContainerProcessState(conn *net.UnixConn, timeout time.Duration) (*Cont
 		if json.Valid(data) {
 			break
 		}
+	}
+	if len(data) == 0 {
+		closeAll()
+		return nil, -1, errors.New("the connection closed without sending a container state")
 	}
 	st, err := ParseContainerProcessState(data)
 	if err != nil {
@@ -291,7 +296,13 @@ func (a *Agent) HandleConn(ctx context.Context, conn *net.UnixConn) error {
 		// (when it has one): its death ends every process in it.
 		return unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
 	}
-	s, err := New(l, b.Handlers(), opts)
+	h := b.Handlers()
+	if init, err := runtimeInit(st.Pid); err == nil {
+		h, opts.Unhandled = init.wrap(h, opts.Unhandled)
+	} else {
+		a.logf("syscage agent: container %s: %v; the runtime's own opens before the container's program starts are brokered like the program's", st.State.ID, err)
+	}
+	s, err := New(l, h, opts)
 	if err != nil {
 		unix.Close(l)
 		return fmt.Errorf("container %s: %w", st.State.ID, err)
@@ -338,4 +349,78 @@ func (a *Agent) names() []string {
 		return []string{"no named policy"}
 	}
 	return out
+}
+
+// initProcess recognises the container runtime's own init process before
+// it executes the container's program.
+//
+// A runtime hands the listener over while its init process, already under
+// the filter, waits to execute the program; in between it makes syscalls
+// of its own that the filter notifies too (runc opens its exec FIFO
+// through /proc/self/fd). Those are the runtime's, trusted, and made
+// before anything of the container runs, so they are let through as made
+// (ContinueUnchecked). The init is told by its executable: the one it
+// runs when the state arrives; once it has executed the program, every
+// request is the container's and goes to the handlers.
+type initProcess struct {
+	pid  int
+	exe  exeKey
+	done atomic.Bool // the program runs: stop checking
+}
+
+type exeKey struct{ dev, ino uint64 }
+
+func exeOf(pid int) (exeKey, error) {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/"+itoa(pid)+"/exe", &st); err != nil {
+		return exeKey{}, err
+	}
+	return exeKey{st.Dev, st.Ino}, nil
+}
+
+func runtimeInit(pid int) (*initProcess, error) {
+	exe, err := exeOf(pid)
+	if err != nil {
+		return nil, fmt.Errorf("cannot see the executable of the container process %d: %w", pid, err)
+	}
+	return &initProcess{pid: pid, exe: exe}, nil
+}
+
+// runtimes reports whether r comes from the runtime's init before the
+// program runs.
+func (p *initProcess) runtimes(r *Request) bool {
+	if p.done.Load() {
+		return false
+	}
+	exe, err := exeOf(r.PID)
+	if err != nil || exe != p.exe || tgidOf(r.PID) != p.pid {
+		if err == nil && tgidOf(r.PID) == p.pid {
+			p.done.Store(true) // the init has executed the program
+		}
+		return false
+	}
+	// The pid may have been reused since the checks: only a valid
+	// notification proves they were about the target.
+	return r.Valid() == nil
+}
+
+func (p *initProcess) wrap(h Handlers, unhandled Handler) (Handlers, Handler) {
+	out := Handlers{}
+	for name, fn := range h {
+		out[name] = func(ctx context.Context, r *Request) Response {
+			if p.runtimes(r) {
+				return ContinueUnchecked()
+			}
+			return fn(ctx, r)
+		}
+	}
+	if unhandled == nil {
+		unhandled = unhandledHandler
+	}
+	return out, func(ctx context.Context, r *Request) Response {
+		if p.runtimes(r) {
+			return ContinueUnchecked()
+		}
+		return unhandled(ctx, r)
+	}
 }

@@ -441,7 +441,7 @@ func (s *Supervisor) handle(ctx context.Context, w *worker, n notif) {
 		s.unhandled.Add(1)
 		h = s.opts.Unhandled
 		if h == nil {
-			h = unhandled
+			h = unhandledHandler
 		}
 	}
 	resp := s.call(ctx, h, r)
@@ -454,8 +454,8 @@ func (s *Supervisor) handle(ctx context.Context, w *worker, n notif) {
 	s.respond(r, resp)
 }
 
-// unhandled answers what the kernel answers when nobody listens.
-func unhandled(_ context.Context, r *Request) Response {
+// unhandledHandler answers what the kernel answers when nobody listens.
+func unhandledHandler(_ context.Context, r *Request) Response {
 	return Deny(unix.ENOSYS, "no handler serves this notified syscall")
 }
 
