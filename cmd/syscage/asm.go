@@ -72,7 +72,7 @@ output cannot be written.`,
 				}
 			}
 			raw := p.Encode(byteOrder(big))
-			if output == "" {
+			if output == "" || output == "-" {
 				out := cmd.OutOrStdout()
 				if f, ok := out.(*os.File); ok && isTerminal(f) {
 					return usageErr(errors.New("refusing to write binary BPF to a terminal; pass -o FILE or redirect the output"))
@@ -88,7 +88,7 @@ output cannot be written.`,
 		},
 	}
 	cmd.Flags().StringVarP(&archName, "arch", "a", "", "architecture the filter is for: names syscalls where the program does not check the arch, and sets the byte order (default: this machine's byte order, no assumed arch)")
-	cmd.Flags().StringVarP(&output, "output", "o", "", "write the filter to `OUT` (default: standard output, unless it is a terminal)")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "write the filter to `OUT` (default, or \"-\": standard output, unless it is a terminal)")
 	cmd.Flags().BoolVar(&noValidate, "no-validate", false, "write the filter even if the kernel would refuse it")
 	return cmd
 }

@@ -149,6 +149,27 @@ func TestAsmCommandErrors(t *testing.T) {
 	}
 }
 
+// TestAsmOutputDash: "-o -" is standard output, as "-" is standard input,
+// not a file named "-".
+func TestAsmOutputDash(t *testing.T) {
+	dir := t.TempDir()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	out, code, err := runBPFCLI(t, []byte("return ALLOW\n"), "asm", "-o", "-", "-")
+	if code != exitOK || len(out) != bpf.InstructionSize {
+		t.Fatalf("exit %d (%v), %d bytes on standard output, want %d", code, err, len(out), bpf.InstructionSize)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "-")); err == nil {
+		t.Error(`"-o -" wrote a file named "-"`)
+	}
+}
+
 func TestIsTerminal(t *testing.T) {
 	f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
