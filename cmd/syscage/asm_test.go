@@ -153,14 +153,7 @@ func TestAsmCommandErrors(t *testing.T) {
 // not a file named "-".
 func TestAsmOutputDash(t *testing.T) {
 	dir := t.TempDir()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chdir(dir); err != nil {
-		t.Fatal(err)
-	}
-	defer os.Chdir(wd)
+	t.Chdir(dir)
 	out, code, err := runBPFCLI(t, []byte("return ALLOW\n"), "asm", "-o", "-", "-")
 	if code != exitOK || len(out) != bpf.InstructionSize {
 		t.Fatalf("exit %d (%v), %d bytes on standard output, want %d", code, err, len(out), bpf.InstructionSize)
