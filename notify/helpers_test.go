@@ -46,6 +46,9 @@ type targetSpec struct {
 	// Notify are the syscalls the filter sends to the supervisor, on the
 	// native architecture and, with I386, on i386 too.
 	Notify []string
+	// Program, when set, is the filter to install instead (native
+	// sock_filter encoding).
+	Program []byte
 	I386   bool
 	// WaitKillable installs with SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV.
 	WaitKillable bool
@@ -330,6 +333,9 @@ func installAndSend(spec targetSpec) error {
 		return nil // a spawned target runs under its parent's filter
 	}
 	prog, err := notifyFilter(spec.Notify, spec.I386)
+	if spec.Program != nil {
+		prog, err = bpf.Decode(spec.Program, bpf.NativeEndian)
+	}
 	if err != nil {
 		return err
 	}
