@@ -49,7 +49,7 @@ type targetSpec struct {
 	// Program, when set, is the filter to install instead (native
 	// sock_filter encoding).
 	Program []byte
-	I386   bool
+	I386    bool
 	// WaitKillable installs with SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV.
 	WaitKillable bool
 	// Dir is the working directory to change to before the filter.
