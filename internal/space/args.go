@@ -99,11 +99,12 @@ type argPreds struct {
 // every mask and bit-set constant treats alike. Each atom is clear, set,
 // or (when it has several bits) partly set, and for each interval and
 // each choice of atom states the least value with those states is a
-// candidate; one candidate per class is kept. This is exact when an
-// argument's comparisons are all orderings and equalities, or all bit
-// tests; when they mix and a mask has several bits, partly set atoms are
-// represented by their lowest bit alone and by all their bits but it,
-// which covers the usual cases but is not a proof, and exact is false.
+// candidate; one candidate per class is kept. This is exact. When there
+// are too many atom states to try (a range written as masked
+// comparisons, as OCI profiles do, splits the bits finely), the bits of
+// each interval are walked instead (walkIntervals), which is exact too;
+// only when that walk meets too many states are a few atom states tried,
+// and exact is false.
 //
 // When the product of the per-argument classes exceeds limit (0 means
 // DefaultLimit), each argument's classes are still all visited, but not
@@ -252,8 +253,14 @@ func (ap *argPreds) representatives(limit int) ([]uint64, bool) {
 		atoms := splitAtoms(ap.width, bitc)
 		combos := atomCombos(atoms, maxCandidates/len(starts))
 		if combos == nil {
-			exact = false
-			combos = fewCombos(len(atoms))
+			// Too many atom states to try them all: walk the bits of
+			// each interval instead, which finds every reachable class.
+			if c, ok := ap.walkIntervals(starts, top); ok {
+				cands = c
+			} else {
+				exact = false
+				combos = fewCombos(len(atoms))
+			}
 		}
 		for i, lo := range starts {
 			hi := top
@@ -286,6 +293,106 @@ func (ap *argPreds) representatives(limit int) ([]uint64, bool) {
 		}
 	}
 	return out, exact
+}
+
+// bitTest is a bit comparison as "x & m == v".
+type bitTest struct{ m, v uint64 }
+
+// bitTest returns p as x & m == v, or false for comparisons of order and
+// equality.
+func (p *pred) bitTest(top uint64) (bitTest, bool) {
+	switch p.op {
+	case policy.OpMaskedEq:
+		return bitTest{p.m & top, p.v}, true
+	case policy.OpBitsOnly:
+		return bitTest{^p.v & top, 0}, true
+	case policy.OpBitsNone:
+		return bitTest{p.v & top, 0}, true
+	case policy.OpBitsAll:
+		return bitTest{p.v & top, p.v}, true
+	}
+	return bitTest{}, false
+}
+
+// maxWalkStates bounds the states walkIntervals keeps per bit.
+const maxWalkStates = 1 << 12
+
+// walkIntervals returns, for each interval between consecutive starts
+// (the last ends at top), a value of every class the bit comparisons can
+// tell apart in it: the orderings and equalities hold alike across an
+// interval, so these are the argument's classes. It walks the bits from
+// the top, keeping one prefix per state: whether the prefix still equals
+// the interval's low and high bounds, and which bit comparisons it has
+// already broken. Two prefixes in one state can be completed the same
+// ways, so this misses no class. It gives up (false) past maxWalkStates
+// states or 64 bit comparisons.
+func (ap *argPreds) walkIntervals(starts []uint64, top uint64) ([]uint64, bool) {
+	var tests []bitTest
+	for _, p := range ap.preds {
+		if bt, ok := p.bitTest(top); ok {
+			tests = append(tests, bt)
+		}
+	}
+	if len(tests) > 64 {
+		return nil, false
+	}
+	var never uint64 // comparisons no value satisfies: v has bits outside m
+	for j, bt := range tests {
+		if bt.v&^bt.m != 0 {
+			never |= 1 << uint(j)
+		}
+	}
+	type state struct {
+		tightLo, tightHi bool
+		broken           uint64
+	}
+	var out []uint64
+	for i, lo := range starts {
+		hi := top
+		if i+1 < len(starts) {
+			hi = starts[i+1] - 1
+		}
+		if lo > hi {
+			continue
+		}
+		cur := map[state]uint64{{true, true, never}: 0}
+		order := []state{{true, true, never}}
+		for b := ap.width - 1; b >= 0; b-- {
+			bit := uint64(1) << uint(b)
+			next := make(map[state]uint64, len(cur)*2)
+			var nextOrder []state
+			for _, s := range order {
+				prefix := cur[s]
+				for _, c := range []uint64{0, bit} {
+					if s.tightLo && c < lo&bit || s.tightHi && c > hi&bit {
+						continue
+					}
+					ns := state{s.tightLo && c == lo&bit, s.tightHi && c == hi&bit, s.broken}
+					for j, bt := range tests {
+						if bt.m&bit != 0 && c != bt.v&bit {
+							ns.broken |= 1 << uint(j)
+						}
+					}
+					if _, ok := next[ns]; !ok {
+						next[ns] = prefix | c
+						nextOrder = append(nextOrder, ns)
+					}
+				}
+			}
+			if len(next) > maxWalkStates {
+				return nil, false
+			}
+			cur, order = next, nextOrder
+		}
+		seen := map[uint64]bool{}
+		for _, s := range order {
+			if !seen[s.broken] {
+				seen[s.broken] = true
+				out = append(out, cur[s])
+			}
+		}
+	}
+	return out, true
 }
 
 // splitAtoms groups the bits of a width-bit value into atoms: bits that

@@ -314,3 +314,81 @@ allow getpid
 		t.Errorf("unrestricted rules: %v", got)
 	}
 }
+
+// TestWalkIntervals: the bit walk finds every class of random 8-bit
+// comparisons, against every value.
+func TestWalkIntervals(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	ops := []policy.CmpOp{policy.OpLt, policy.OpGe, policy.OpEq, policy.OpRange,
+		policy.OpMaskedEq, policy.OpBitsOnly, policy.OpBitsNone, policy.OpBitsAll}
+	for i := 0; i < 2000; i++ {
+		ap := &argPreds{width: 8}
+		for j := 0; j < 1+r.IntN(6); j++ {
+			p := &pred{op: ops[r.IntN(len(ops))], v: r.Uint64N(256), m: r.Uint64N(256), high: r.Uint64N(256)}
+			if p.op == policy.OpMaskedEq && r.IntN(4) > 0 {
+				p.v &= p.m // sometimes leave bits outside the mask: never true
+			}
+			ap.preds = append(ap.preds, p)
+		}
+		starts := []uint64{0}
+		for _, p := range ap.preds {
+			for _, v := range p.points() {
+				starts = append(starts, v)
+				if v < 0xff {
+					starts = append(starts, v+1)
+				}
+			}
+		}
+		got, ok := ap.walkIntervals(sortedUnique(starts), 0xff)
+		if !ok {
+			t.Fatalf("%s: walk gave up", describe(ap))
+		}
+		have := map[string]bool{}
+		for _, x := range got {
+			if x > 0xff {
+				t.Fatalf("%s: %#x exceeds the width", describe(ap), x)
+			}
+			have[sig(ap.preds, x)] = true
+		}
+		for x := uint64(0); x <= 0xff; x++ {
+			if s := sig(ap.preds, x); !have[s] {
+				t.Fatalf("%s: value %#x is in class %s, which the walk missed", describe(ap), x, s)
+			}
+		}
+	}
+}
+
+// TestRepresentativesMaskedRanges: a range written as masked comparisons
+// (the way OCI profiles express it) next to an ordering has more atom
+// states than are tried one by one; the classes are still exact, and a
+// sample of values finds none missing.
+func TestRepresentativesMaskedRanges(t *testing.T) {
+	ap := &argPreds{width: 32}
+	// cmd != 0x5412 as the 32 masked comparisons that cover the other
+	// values, as FormatOCI writes it, next to cmd < 0x1000.
+	const not = 0x5412
+	for b := 0; b < 32; b++ {
+		bit := uint64(1) << uint(b)
+		m := ^(bit - 1) & 0xffffffff
+		ap.preds = append(ap.preds, &pred{op: policy.OpMaskedEq, m: m, v: (not ^ bit) & m})
+	}
+	ap.preds = append(ap.preds, &pred{op: policy.OpLt, v: 0x1000})
+	reps, exact := ap.representatives(DefaultLimit)
+	if !exact {
+		t.Fatalf("not exact (%d representatives)", len(reps))
+	}
+	have := map[string]bool{}
+	for _, x := range reps {
+		have[sig(ap.preds, x)] = true
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	for i := 0; i < 200000; i++ {
+		x := r.Uint64N(1 << 32)
+		if i%4 == 0 {
+			x = not ^ uint64(1)<<uint(r.IntN(32)) // near the excluded value
+		}
+		if s := sig(ap.preds, x); !have[s] {
+			t.Fatalf("value %#x is in class %s, which has no representative", x, s)
+		}
+	}
+}
