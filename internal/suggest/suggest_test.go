@@ -13,7 +13,7 @@ func TestNearest(t *testing.T) {
 		want []string
 	}{
 		{"opnat", 3, []string{"openat", "openat2"}}, // "open" is 3 edits away: too far for 5 letters
-		{"raed", 2, []string{"read", "readv"}}, // a transposition is one edit
+		{"raed", 2, []string{"read", "readv"}},      // a transposition is one edit
 		{"ptrce", 3, []string{"ptrace"}},
 		{"PTRACE", 3, []string{"ptrace"}},
 		{"personalty", 1, []string{"personality"}},
