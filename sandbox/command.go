@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -14,7 +13,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/syscage/syscage/arch"
 	"github.com/syscage/syscage/bpf"
+	"github.com/syscage/syscage/sandbox/initstage"
 	"github.com/syscage/syscage/seccomp"
 )
 
@@ -71,7 +72,7 @@ type Command struct {
 	ForwardSignals bool
 
 	// InitPath is the executable that runs the init stage: a binary that
-	// calls Init at start. "" means /proc/self/exe.
+	// imports this package. "" means /proc/self/exe.
 	InitPath string
 
 	// failStage makes the init stage fail on purpose at a named point
@@ -176,15 +177,28 @@ func (c *Command) Start() error {
 			return &StartError{Code: ExitInternal, Msg: "the exec gate needs a notification listener: " + err.Error()}
 		}
 	}
-	cfg := initConfig{
+	cfg := initstage.Config{
 		Path:       path,
 		Argv:       c.Args,
 		Env:        c.Env,
 		Dir:        c.Dir,
-		Flags:      c.Flags,
+		Flags:      uint32(c.Flags),
 		KeepCaps:   c.KeepCaps,
-		Caps:       c.Caps,
+		Caps:       uint64(c.Caps),
 		LoopbackUp: c.NewNetwork,
+		FailAt:     c.failStage,
+	}
+	if a := arch.Native(); a != nil {
+		nr, ok := a.Lookup("seccomp")
+		if !ok {
+			return startErr("no seccomp system call on %s", a.Name)
+		}
+		cfg.NrSeccomp = nr
+		if nr, ok := a.Lookup("close_range"); ok {
+			cfg.NrCloseRange = nr
+		}
+	} else {
+		return startErr("syscage does not know this machine's architecture")
 	}
 	if len(cfg.Argv) == 0 {
 		cfg.Argv = []string{c.Path}
@@ -196,16 +210,13 @@ func (c *Command) Start() error {
 	case c.NoCaps:
 		cfg.Caps = 0
 	case c.Caps == 0:
-		cfg.Caps = DefaultCaps
+		cfg.Caps = uint64(DefaultCaps)
 	}
 	for _, f := range filters {
 		cfg.Filters = append(cfg.Filters, f.Encode(bpf.NativeEndian))
 	}
 	if c.Gate != nil {
 		cfg.Gate = gateFilter().Encode(bpf.NativeEndian)
-	}
-	if c.failStage != "" {
-		cfg.Stages = map[string]bool{c.failStage: true}
 	}
 
 	// The child's descriptors: 0-2, kept ones under their numbers, then
@@ -267,7 +278,7 @@ func (c *Command) Start() error {
 		initPath = "/proc/self/exe"
 	}
 	env := []string{
-		fmt.Sprintf("%s=%d,%d", initEnv, top+1, top+2),
+		fmt.Sprintf("%s=%d,%d", initstage.EnvVar, top+1, top+2),
 		// The stage must make no system call between its filters and
 		// execve: no preemption signals, no garbage collection.
 		"GODEBUG=asyncpreemptoff=1",
@@ -302,7 +313,7 @@ func (c *Command) Start() error {
 	cfgR.Close()
 	statusChild.Close()
 	go func() {
-		json.NewEncoder(cfgW).Encode(cfg)
+		cfgW.Write(cfg.Encode())
 		cfgW.Close()
 	}()
 	if c.ForwardSignals {
@@ -339,9 +350,9 @@ func (c *Command) readStatus(fd int) error {
 		if n == 0 {
 			return nil // closed on execve
 		}
-		var m statusMsg
-		if err := json.Unmarshal(buf[:n], &m); err != nil {
-			return startErr("the init stage sent a malformed status %q: %v", buf[:n], err)
+		m, err := initstage.DecodeStatus(buf[:n])
+		if err != nil {
+			return startErr("the init stage sent a malformed status: %v", err)
 		}
 		if !m.Listener {
 			return &StartError{Code: m.Code, Msg: m.Msg, Errno: unix.Errno(m.Errno)}

@@ -7,10 +7,12 @@
 //
 // The init stage exists because the Go runtime cannot run code between
 // fork and exec: the parent starts its own executable (/proc/self/exe)
-// with a marker in the environment, and Init, called at the start of the
-// program, recognises the marker and runs the stage instead of the
-// program's main. Every binary that uses Command must call Init early (in
-// main, an init function, or TestMain).
+// with a marker in the environment, and package initstage, which this
+// package imports, recognises the marker in its init function and runs
+// the stage instead of the program. It depends on nothing but the
+// runtime and package syscall, so it runs before the program's other
+// packages are initialised and the stage does not pay for them. A binary
+// that uses Command needs nothing more than to import this package.
 //
 // Order of the init stage, all on one locked OS thread, since
 // capabilities, no_new_privs and seccomp filters belong to threads and the

@@ -10,7 +10,8 @@ import (
 )
 
 // Run a shell command under the embedded default profile. The program
-// that does this must call sandbox.Init first thing (in main or TestMain).
+// that does this is re-executed as the init stage, which package
+// initialisation takes care of.
 func ExampleCommand() {
 	p, err := profiles.Get("default")
 	if err != nil {

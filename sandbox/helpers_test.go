@@ -24,7 +24,8 @@ import (
 const probeEnv = "SYSCAGE_SANDBOX_PROBE"
 
 func TestMain(m *testing.M) {
-	Init()
+	// The init stage of Commands started from here runs during package
+	// initialisation (package initstage) and never reaches this point.
 	if name, ok := os.LookupEnv(probeEnv); ok {
 		os.Exit(runProbe(name))
 	}

@@ -14,10 +14,10 @@ import (
 	"github.com/syscage/syscage/seccomp"
 )
 
+// syscage run re-executes syscage as the sandbox's init stage; package
+// sandbox/initstage, linked in through package sandbox, takes that
+// process over while packages are still being initialised.
 func init() {
-	// syscage run re-executes syscage as the sandbox's init stage; that
-	// process must do nothing else.
-	sandbox.Init()
 	subcommands = append(subcommands, newRunCmd)
 }
 

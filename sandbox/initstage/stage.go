@@ -1,0 +1,582 @@
+package initstage
+
+import (
+	"runtime"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+)
+
+func init() {
+	if v, ok := syscall.Getenv(EnvVar); ok {
+		runtime.LockOSThread()
+		syscall.Exit(run(v))
+	}
+}
+
+// Running reports whether this process is an init stage. It never is
+// once package initialisation is over: the stage ran and ended then.
+func Running() bool {
+	_, ok := syscall.Getenv(EnvVar)
+	return ok
+}
+
+// Constants of the kernel ABI, the same on every architecture
+// (include/uapi/linux/prctl.h, capability.h, seccomp.h, close_range.h).
+const (
+	prSetNoNewPrivs     = 38 // PR_SET_NO_NEW_PRIVS
+	prCapbsetDrop       = 24 // PR_CAPBSET_DROP
+	prCapAmbient        = 47 // PR_CAP_AMBIENT
+	prCapAmbientClear   = 4  // PR_CAP_AMBIENT_CLEAR_ALL
+	capVersion3         = 0x20080522
+	seccompSetModeFilt  = 1 // SECCOMP_SET_MODE_FILTER
+	seccompFlagListener = 8 // SECCOMP_FILTER_FLAG_NEW_LISTENER
+	atEAccess           = 0x200
+	iffUp               = 0x1
+	siocgifflags        = 0x8913
+	siocsifflags        = 0x8914
+)
+
+// The states of the filtered thread, read by the reporting thread.
+const (
+	stateHardening int32 = iota // before any filter
+	stateListener               // the gate is on; listenerFD holds its fd
+	stateFailed                 // failWhat and failErrno say what failed
+)
+
+// Shared between the filtered thread and the reporting thread. The
+// filtered thread only stores to them (no system call, no allocation).
+var (
+	initState   atomic.Int32
+	listenerFD  atomic.Int32
+	failErrno   atomic.Int32
+	failWhat    atomic.Int32 // 0: execve failed; 1: the gate; 2 + i: filter i
+	listenerOut atomic.Bool
+)
+
+type stage struct {
+	cfg      *Config
+	statusFD int
+	rep      *reporter
+}
+
+// fail reports a failure before any filter and returns the exit code.
+func (s *stage) fail(code int, errno syscall.Errno, msg string) int {
+	st := Status{Code: code, Errno: int(errno), Msg: msg}
+	syscall.Write(s.statusFD, st.Encode())
+	return code
+}
+
+func errnoOf(err error) syscall.Errno {
+	if e, ok := err.(syscall.Errno); ok {
+		return e
+	}
+	return 0
+}
+
+func run(fds string) int {
+	cfgFD, statusFD, ok := parseFDs(fds)
+	if !ok {
+		msg := "syscage: " + EnvVar + " is set but malformed; it is internal to syscage run and must not be set by hand\n"
+		syscall.Write(2, []byte(msg))
+		return ExitInternal
+	}
+	s := &stage{statusFD: statusFD}
+	// Descriptors passed to a child arrive without close-on-exec; the
+	// status socket needs it, so that execve closes it and tells the
+	// parent the program started.
+	if _, _, e := syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(statusFD), syscall.F_SETFD, syscall.FD_CLOEXEC); e != 0 {
+		syscall.Write(2, []byte("syscage: init stage: status descriptor: "+e.Error()+"\n"))
+		return ExitInternal
+	}
+	raw, err := readAll(cfgFD)
+	syscall.Close(cfgFD)
+	if err != nil {
+		return s.fail(ExitInternal, errnoOf(err), "init stage: read the settings")
+	}
+	cfg, err := DecodeConfig(raw)
+	if err != nil {
+		return s.fail(ExitInternal, 0, "init stage: "+err.Error())
+	}
+	s.cfg = cfg
+	return s.run()
+}
+
+// parseFDs reads "A,B".
+func parseFDs(v string) (int, int, bool) {
+	a, b, n := 0, 0, 0
+	cur := &a
+	for i := 0; i < len(v); i++ {
+		switch ch := v[i]; {
+		case ch == ',' && cur == &a && n > 0:
+			cur, n = &b, 0
+		case ch >= '0' && ch <= '9' && n < 9:
+			*cur = *cur*10 + int(ch-'0')
+			n++
+		default:
+			return 0, 0, false
+		}
+	}
+	return a, b, cur == &b && n > 0
+}
+
+func readAll(fd int) ([]byte, error) {
+	var out []byte
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := syscall.Read(fd, buf)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return out, nil
+		}
+		out = append(out, buf[:n]...)
+	}
+}
+
+func (s *stage) run() int {
+	c := s.cfg
+	// The reporting thread starts now, so that creating it overlaps with
+	// the hardening; it acts only once a filter is on.
+	s.rep = newReporter(s.statusFD, len(c.Filters))
+	go s.rep.loop()
+	if c.FailAt == "config" {
+		return s.fail(ExitInternal, 0, "init stage: failing on purpose after reading the settings")
+	}
+	if c.LoopbackUp {
+		if e := loopbackUp(); e != 0 {
+			return s.fail(ExitInternal, e, "init stage: bring up the loopback interface in the new network namespace")
+		}
+	}
+	if c.Dir != "" {
+		if err := syscall.Chdir(c.Dir); err != nil {
+			return s.fail(ExitInternal, errnoOf(err), "init stage: change directory to "+c.Dir)
+		}
+	}
+	if code := s.checkExecutable(); code != 0 {
+		return code
+	}
+	if !c.KeepCaps {
+		if msg, e := applyCaps(c.Caps); msg != "" {
+			return s.fail(ExitInternal, e, "init stage: "+msg)
+		}
+	}
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_PRCTL, prSetNoNewPrivs, 1, 0, 0, 0, 0); e != 0 {
+		return s.fail(ExitInternal, e, "init stage: set no_new_privs")
+	}
+	keep := append([]int{0, 1, 2, s.statusFD}, c.KeepFDs...)
+	if e := closeFDs(keep, c.NrCloseRange); e != 0 {
+		return s.fail(ExitInternal, e, "init stage: close file descriptors")
+	}
+	for _, fd := range c.KeepFDs {
+		if _, _, e := syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_SETFD, 0); e != 0 {
+			return s.fail(ExitInternal, e, "init stage: keep descriptor "+itoa(fd)+" open across execve")
+		}
+	}
+	if c.FailAt == "hardened" {
+		return s.fail(ExitInternal, 0, "init stage: failing on purpose after hardening")
+	}
+
+	// Everything the last step needs is built now: the filtered thread
+	// then makes no system call but seccomp and execve, and allocates
+	// nothing (an allocation could grow the heap with mmap under the
+	// filters).
+	var gate *sockFprog
+	if c.Gate != nil {
+		if gate = newSockFprog(c.Gate); gate == nil {
+			return s.fail(ExitInternal, 0, "init stage: the exec gate is not a filter")
+		}
+	}
+	progs := make([]*sockFprog, 0, len(c.Filters))
+	for i, f := range c.Filters {
+		p := newSockFprog(f)
+		if p == nil {
+			return s.fail(ExitInternal, 0, "init stage: filter "+itoa(i)+" is not a filter")
+		}
+		progs = append(progs, p)
+	}
+	path, err := syscall.BytePtrFromString(c.Path)
+	if err != nil {
+		return s.fail(ExitInternal, 0, "init stage: the program path holds a NUL byte")
+	}
+	argv, err := syscall.SlicePtrFromStrings(c.Argv)
+	if err != nil {
+		return s.fail(ExitInternal, 0, "init stage: an argument holds a NUL byte")
+	}
+	envv, err := syscall.SlicePtrFromStrings(c.Env)
+	if err != nil {
+		return s.fail(ExitInternal, 0, "init stage: an environment variable holds a NUL byte")
+	}
+	<-s.rep.started
+	nrSeccomp := uintptr(c.NrSeccomp)
+	flags := uintptr(c.Flags)
+
+	// The last step. From the first seccomp call on, this thread only
+	// stores to atomics, installs and executes.
+	if gate != nil {
+		fd, _, e := syscall.RawSyscall(nrSeccomp, seccompSetModeFilt, flags|seccompFlagListener, uintptr(unsafe.Pointer(gate)))
+		if e != 0 {
+			failWhat.Store(1)
+			failErrno.Store(int32(e))
+			initState.Store(stateFailed)
+			hang()
+		}
+		listenerFD.Store(int32(fd))
+		initState.Store(stateListener)
+	}
+	for i, p := range progs {
+		_, _, e := syscall.RawSyscall(nrSeccomp, seccompSetModeFilt, flags, uintptr(unsafe.Pointer(p)))
+		if e != 0 {
+			failWhat.Store(int32(i) + 2)
+			failErrno.Store(int32(e))
+			initState.Store(stateFailed)
+			hang()
+		}
+	}
+	_, _, e := syscall.RawSyscall(syscall.SYS_EXECVE, uintptr(unsafe.Pointer(path)),
+		uintptr(unsafe.Pointer(&argv[0])), uintptr(unsafe.Pointer(&envv[0])))
+	failWhat.Store(0)
+	failErrno.Store(int32(e))
+	initState.Store(stateFailed)
+	hang()
+	runtime.KeepAlive(progs)
+	runtime.KeepAlive(gate)
+	return ExitInternal
+}
+
+// hang spins until the reporting thread ends the process: any system
+// call here would run under the filters.
+//
+//go:nosplit
+func hang() {
+	for {
+	}
+}
+
+// sockFprog is struct sock_fprog.
+type sockFprog struct {
+	Len    uint16
+	_      [6]byte
+	Filter *byte
+}
+
+// newSockFprog wraps an encoded filter, or returns nil for one that is
+// not a whole number of 8-byte instructions (the parent validated the
+// instructions; the kernel validates them again).
+func newSockFprog(raw []byte) *sockFprog {
+	if len(raw) == 0 || len(raw)%8 != 0 || len(raw)/8 > 4096 {
+		return nil
+	}
+	return &sockFprog{Len: uint16(len(raw) / 8), Filter: &raw[0]}
+}
+
+// checkExecutable reports 127 or 126 before any filter when execve would
+// fail for want of the file or of permission to execute it.
+func (s *stage) checkExecutable() int {
+	var st syscall.Stat_t
+	if err := syscall.Stat(s.cfg.Path, &st); err != nil {
+		e := errnoOf(err)
+		if e == syscall.ENOENT || e == syscall.ENOTDIR {
+			return s.fail(ExitNotFound, e, s.cfg.Path)
+		}
+		return s.fail(ExitCannotExecute, e, s.cfg.Path)
+	}
+	if st.Mode&syscall.S_IFMT == syscall.S_IFDIR {
+		return s.fail(ExitCannotExecute, syscall.EISDIR, s.cfg.Path)
+	}
+	if err := syscall.Faccessat(_AT_FDCWD, s.cfg.Path, 1, atEAccess); err != nil {
+		return s.fail(ExitCannotExecute, errnoOf(err), s.cfg.Path)
+	}
+	return 0
+}
+
+const _AT_FDCWD = -100
+
+// closeFDs closes every descriptor not in keep, with close_range (Linux
+// 5.9) over the gaps, or one by one from /proc/self/fd without it.
+func closeFDs(keep []int, nrCloseRange int) syscall.Errno {
+	sortInts(keep)
+	if nrCloseRange <= 0 {
+		return closeFDsSlow(keep)
+	}
+	next := 0
+	for _, k := range append(keep, -1) {
+		if k >= 0 && k < next {
+			continue // a duplicate
+		}
+		if k < 0 || k > next {
+			hi := uintptr(k - 1)
+			if k < 0 {
+				hi = ^uintptr(0) >> 32 // ~0U
+			}
+			_, _, e := syscall.RawSyscall(uintptr(nrCloseRange), uintptr(next), hi, 0)
+			if e == syscall.ENOSYS {
+				return closeFDsSlow(keep)
+			}
+			if e != 0 {
+				return e
+			}
+		}
+		next = k + 1
+	}
+	return 0
+}
+
+func closeFDsSlow(keep []int) syscall.Errno {
+	dir, err := syscall.Open("/proc/self/fd", syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return errnoOf(err)
+	}
+	var fds []int
+	buf := make([]byte, 8192)
+	for {
+		n, err := syscall.ReadDirent(dir, buf)
+		if err != nil {
+			syscall.Close(dir)
+			return errnoOf(err)
+		}
+		if n <= 0 {
+			break
+		}
+		_, _, names := syscall.ParseDirent(buf[:n], -1, nil)
+		for _, name := range names {
+			fd, ok := atoi(name)
+			if ok && fd != dir {
+				fds = append(fds, fd)
+			}
+		}
+	}
+	syscall.Close(dir)
+	for _, fd := range fds {
+		kept := false
+		for _, k := range keep {
+			kept = kept || k == fd
+		}
+		if !kept {
+			syscall.Close(fd)
+		}
+	}
+	return 0
+}
+
+// loopbackUp brings up lo, as a new network namespace has it down.
+func loopbackUp() syscall.Errno {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return errnoOf(err)
+	}
+	defer syscall.Close(fd)
+	var ifr [40]byte // struct ifreq: name[16], then the union (flags: short)
+	copy(ifr[:], "lo")
+	if _, _, e := syscall.RawSyscall(syscall.SYS_IOCTL, uintptr(fd), siocgifflags, uintptr(unsafe.Pointer(&ifr[0]))); e != 0 {
+		return e
+	}
+	*(*uint16)(unsafe.Pointer(&ifr[16])) |= iffUp
+	if _, _, e := syscall.RawSyscall(syscall.SYS_IOCTL, uintptr(fd), siocsifflags, uintptr(unsafe.Pointer(&ifr[0]))); e != 0 {
+		return e
+	}
+	return 0
+}
+
+// capHeader and capData are struct __user_cap_header_struct and
+// __user_cap_data_struct (include/uapi/linux/capability.h).
+type capHeader struct {
+	Version uint32
+	Pid     int32
+}
+
+type capData struct {
+	Effective, Permitted, Inheritable uint32
+}
+
+// applyCaps reduces the calling thread's capabilities to keep in the
+// bounding, permitted, effective and inheritable sets, and empties the
+// ambient set, so the program gets at most keep: as root through the
+// bounding set (a root execve gains the bounding set), and as any other
+// user nothing, as in a container. The sets belong to the thread
+// (kernel/capability.c: capset acts on current's creds), which must stay
+// locked. It returns what failed, or "".
+func applyCaps(keep uint64) (string, syscall.Errno) {
+	hdr := capHeader{Version: capVersion3}
+	var data [2]capData
+	if _, _, e := syscall.RawSyscall(syscall.SYS_CAPGET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0); e != 0 {
+		return "read capabilities", e
+	}
+	permitted := uint64(data[0].Permitted) | uint64(data[1].Permitted)<<32
+	// The bounding set first, while CAP_SETPCAP is still effective. A
+	// process without any capability cannot drop it and need not: with
+	// no_new_privs its program cannot gain any (security/commoncap.c:
+	// cap_bprm_creds_from_file ignores setuid bits and file capabilities).
+	if permitted != 0 {
+		last := lastCap()
+		for c := 0; c <= last; c++ {
+			if keep&(1<<c) != 0 {
+				continue
+			}
+			if _, _, e := syscall.RawSyscall6(syscall.SYS_PRCTL, prCapbsetDrop, uintptr(c), 0, 0, 0, 0); e != 0 && e != syscall.EINVAL {
+				return "drop capability " + itoa(c) + " from the bounding set", e
+			}
+		}
+	}
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_PRCTL, prCapAmbient, prCapAmbientClear, 0, 0, 0, 0); e != 0 && e != syscall.EINVAL {
+		return "clear the ambient capabilities", e
+	}
+	set := keep & permitted
+	for i := range data {
+		w := uint32(set >> (32 * i))
+		data[i] = capData{Effective: w, Permitted: w, Inheritable: w}
+	}
+	if _, _, e := syscall.RawSyscall(syscall.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0); e != 0 {
+		return "set the capabilities", e
+	}
+	return "", 0
+}
+
+// lastCap returns the highest capability number the running kernel knows
+// (/proc/sys/kernel/cap_last_cap), or 40 (CAP_CHECKPOINT_RESTORE).
+func lastCap() int {
+	const fallback = 40
+	fd, err := syscall.Open("/proc/sys/kernel/cap_last_cap", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return fallback
+	}
+	defer syscall.Close(fd)
+	var b [16]byte
+	n, _ := syscall.Read(fd, b[:])
+	if n <= 0 {
+		return fallback
+	}
+	end := 0
+	for end < n && b[end] >= '0' && b[end] <= '9' {
+		end++
+	}
+	v, ok := atoi(string(b[:end]))
+	if !ok || v <= 0 || v > 63 {
+		return fallback
+	}
+	return v
+}
+
+func itoa(v int) string {
+	if v < 0 {
+		return "-" + itoa(-v)
+	}
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			return string(b[i:])
+		}
+	}
+}
+
+func atoi(s string) (int, bool) {
+	if s == "" || len(s) > 9 {
+		return 0, false
+	}
+	v := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		v = v*10 + int(s[i]-'0')
+	}
+	return v, true
+}
+
+func sortInts(a []int) {
+	for i := 1; i < len(a); i++ {
+		for j := i; j > 0 && a[j] < a[j-1]; j-- {
+			a[j], a[j-1] = a[j-1], a[j]
+		}
+	}
+}
+
+// reporter is the unfiltered thread that speaks for the filtered one
+// once its filters are on: it hands the gate's listener to the parent
+// and reports a failed install or execve, then ends the process.
+type reporter struct {
+	statusFD int
+	filters  int
+	started  chan struct{}
+	// Prepared before the filters go on, so that the loop allocates
+	// nothing until it reports a failure.
+	listenerMsg []byte
+	oob         []byte
+	iov         syscall.Iovec
+	msg         syscall.Msghdr
+}
+
+func newReporter(statusFD, filters int) *reporter {
+	r := &reporter{
+		statusFD:    statusFD,
+		filters:     filters,
+		started:     make(chan struct{}),
+		listenerMsg: (&Status{Listener: true}).Encode(),
+		oob:         make([]byte, syscall.CmsgSpace(4)),
+	}
+	return r
+}
+
+func (r *reporter) loop() {
+	runtime.LockOSThread() // never released: this thread stays unfiltered
+	close(r.started)
+	ts := syscall.Timespec{Nsec: 20_000}
+	for {
+		switch initState.Load() {
+		case stateListener:
+			if !listenerOut.Load() {
+				r.sendListener(int(listenerFD.Load()))
+				listenerOut.Store(true)
+			}
+		case stateFailed:
+			r.reportFailure()
+		}
+		syscall.RawSyscall(syscall.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), 0, 0)
+	}
+}
+
+// sendListener passes fd to the parent with SCM_RIGHTS.
+func (r *reporter) sendListener(fd int) {
+	h := (*syscall.Cmsghdr)(unsafe.Pointer(&r.oob[0]))
+	h.Level = syscall.SOL_SOCKET
+	h.Type = syscall.SCM_RIGHTS
+	h.SetLen(syscall.CmsgLen(4))
+	*(*int32)(unsafe.Pointer(&r.oob[syscall.CmsgLen(0)])) = int32(fd)
+	r.iov = syscall.Iovec{Base: &r.listenerMsg[0]}
+	r.iov.SetLen(len(r.listenerMsg))
+	r.msg = syscall.Msghdr{Iov: &r.iov, Iovlen: 1, Control: &r.oob[0]}
+	r.msg.SetControllen(len(r.oob))
+	syscall.RawSyscall(syscall.SYS_SENDMSG, uintptr(r.statusFD), uintptr(unsafe.Pointer(&r.msg)), 0)
+}
+
+// reportFailure tells the parent what failed under the filters and ends
+// the process, which the filtered thread cannot do itself.
+func (r *reporter) reportFailure() {
+	e := syscall.Errno(failErrno.Load())
+	what := int(failWhat.Load())
+	var st Status
+	switch {
+	case what == 1:
+		st = Status{Code: ExitInternal, Errno: int(e), Msg: "install the exec gate filter"}
+	case what >= 2:
+		st = Status{Code: ExitInternal, Errno: int(e),
+			Msg: "install seccomp filter " + itoa(what-1) + " of " + itoa(r.filters) + " (do the filters installed before it deny seccomp(2)?)"}
+	case e == syscall.ENOENT || e == syscall.ENOTDIR:
+		st = Status{Code: ExitNotFound, Errno: int(e), Msg: "execve"}
+	case e == syscall.EPERM || e == syscall.EACCES || e == syscall.ENOSYS:
+		st = Status{Code: ExitCannotExecute, Errno: int(e),
+			Msg: "execve failed under the seccomp filters: the profile denies execve or execveat (syscage lets the program's own start through only when it knows the profile; see docs/run.md)"}
+	default:
+		st = Status{Code: ExitCannotExecute, Errno: int(e), Msg: "execve"}
+	}
+	syscall.Write(r.statusFD, st.Encode())
+	syscall.RawSyscall(syscall.SYS_EXIT_GROUP, uintptr(st.Code), 0, 0)
+}
