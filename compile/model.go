@@ -144,7 +144,7 @@ func newModel(p *policy.Policy, opts Options) (*model, error) {
 	m.big = accepted[0].BigEndian
 	for _, a := range accepted[1:] {
 		if a.BigEndian != m.big {
-			return nil, fmt.Errorf("compile: the policy accepts %s: a filter runs on one machine and reads arguments in its byte order, so compile once per byte order (Options.Arches, or syscage compile --arch)", archNames(accepted))
+			return nil, fmt.Errorf("compile: the policy accepts %s: a filter runs on one machine and reads arguments in its byte order, so compile once per byte order, choosing the architectures of one byte order (syscage compile --arch, or Options.Arches)", archNames(accepted))
 		}
 	}
 	if m.badArch, err = actionRet(p.BadArch, accepted[0], policy.ActKillProcess); err != nil {

@@ -22,7 +22,7 @@ func init() { subcommands = append(subcommands, newCompileCmd) }
 
 // compileFormats are the outputs of syscage compile, in the order --help
 // lists them.
-var compileFormats = []string{"bpf", "c", "go", "oci", "spo", "native", "dot"}
+var compileFormats = []string{"bpf", "c", "go", "oci", "spo", "k8s", "native", "dot"}
 
 func newCompileCmd() *cobra.Command {
 	var (
@@ -46,6 +46,8 @@ Formats (--format):
   go      Go source: the filters as []unix.SockFilter (package --go-package)
   oci     the OCI runtime-spec / Docker JSON profile
   spo     a Kubernetes Security Profiles Operator SeccompProfile (--name)
+  k8s     a Kubernetes localhost profile: the JSON for the kubelet's seccomp
+          directory; the pod's securityContext that uses it goes to stderr
   native  the policy in syscage's own format
   dot     a Graphviz picture of the compiled decision tree (dot -Tsvg)
 
@@ -64,8 +66,12 @@ filter-2.bpf, ... to install in that order. --no-split refuses instead.
 --stats prints the size, the longest path and the mean path under the
 frequency mix on standard error.
 
-Exit status: 0 written; 2 the policy does not parse or compile, or bad
-flags; 3 a file cannot be read or written.`,
+Warnings about the input (e.g. syscall names in an OCI profile that no
+architecture has, which runc drops silently) are printed on standard
+error.
+
+Exit status: 0 written; 2 the policy cannot be read, does not parse or
+does not compile, or bad flags; 3 the output cannot be written.`,
 		Example: `  syscage compile app.policy -o app.bpf
   syscage compile docker-default.json --arch x86_64 --stats -o docker.bpf
   syscage compile app.policy --format c -o filter.h
@@ -79,6 +85,12 @@ flags; 3 a file cannot be read or written.`,
 			p, _, err := loadAnyPolicy(cmd, args[0])
 			if err != nil {
 				return err
+			}
+			for _, w := range p.Warnings {
+				fmt.Fprintf(cmd.ErrOrStderr(), "syscage: warning: %s: %s\n", w.Pos, w.Msg)
+			}
+			if output == "-" {
+				output = ""
 			}
 			switch format {
 			case "native":
@@ -97,6 +109,16 @@ flags; 3 a file cannot be read or written.`,
 				if err != nil {
 					return usageErr(err)
 				}
+				return writeOutput(cmd, output, data)
+			case "k8s":
+				if name == "" {
+					name = profileName(args[0])
+				}
+				data, pod, err := policy.FormatKubernetesLocalhost(p, name)
+				if err != nil {
+					return usageErr(err)
+				}
+				cmd.ErrOrStderr().Write(pod)
 				return writeOutput(cmd, output, data)
 			}
 			opts := compile.Options{Arches: arches, MaxInstructions: maxInsns, NoSplit: noSplit}
@@ -149,7 +171,7 @@ flags; 3 a file cannot be read or written.`,
 	cmd.Flags().StringVar(&splitDir, "split-dir", "", "write each filter of a split policy to `DIR`/filter-N.bpf")
 	cmd.Flags().BoolVar(&stats, "stats", false, "print size and path lengths on standard error")
 	cmd.Flags().StringVar(&goPackage, "go-package", "filter", "package name of --format go")
-	cmd.Flags().StringVar(&name, "name", "", "metadata.name of --format spo (default: the policy file's base name)")
+	cmd.Flags().StringVar(&name, "name", "", "metadata.name of --format spo, profile name of --format k8s (default: the policy file's base name)")
 	env.register(cmd)
 	return cmd
 }

@@ -212,3 +212,42 @@ func TestCompileErrors(t *testing.T) {
 		t.Errorf("--arch s390x: exit %d, %s", code, errOut)
 	}
 }
+
+func TestCompileOutputsAndWarnings(t *testing.T) {
+	dir := t.TempDir()
+	good := writeTestFile(t, dir, "web.policy", compilePolicy, 0o644)
+	t.Chdir(dir)
+
+	// "-o -" is standard output, never a file named "-".
+	out, errOut, code := captureMain(t, "compile", good, "--format", "c", "-o", "-")
+	if code != exitOK || !strings.Contains(out, "struct sock_filter") {
+		t.Fatalf("-o -: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "-")); err == nil {
+		t.Error(`-o - created a file named "-"`)
+	}
+
+	// The Kubernetes localhost profile: JSON on stdout that reads back as
+	// the same policy, the pod's securityContext on stderr.
+	out, errOut, code = captureMain(t, "compile", good, "--format", "k8s")
+	if code != exitOK {
+		t.Fatalf("k8s: exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "type: Localhost") || !strings.Contains(errOut, "localhostProfile: profiles/web.json") {
+		t.Errorf("k8s: pod snippet missing from stderr: %q", errOut)
+	}
+	back, err := policy.ParseOCI("web.json", []byte(out))
+	if err != nil {
+		t.Fatalf("k8s profile does not read back: %v\n%s", err, out)
+	}
+	if len(back.Rules) == 0 {
+		t.Error("k8s profile has no rules")
+	}
+
+	// Warnings from reading the input reach the user.
+	unk := writeTestFile(t, dir, "unk.json", `{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read","reed"],"action":"SCMP_ACT_ALLOW"}]}`, 0o644)
+	_, errOut, code = captureMain(t, "compile", unk, "--format", "native")
+	if code != exitOK || !strings.Contains(errOut, "warning") || !strings.Contains(errOut, `"reed"`) {
+		t.Errorf("misspelt OCI name: exit %d, stderr %q; want a warning naming \"reed\"", code, errOut)
+	}
+}

@@ -114,7 +114,7 @@ func printDecision(out io.Writer, d emuDecision) error {
 	var err error
 	switch d.Reason {
 	case "rule":
-		_, err = fmt.Fprintf(out, "decided by: %s: %s\n", d.Position, strings.TrimSpace(d.Rule))
+		_, err = fmt.Fprintf(out, "decided by: %s: %s\n", d.Position, shortRule(d.Rule))
 	case "default":
 		_, err = fmt.Fprintf(out, "decided by: no rule matched; %s\n", d.Rule)
 	case "unknown":
@@ -123,4 +123,20 @@ func printDecision(out io.Writer, d emuDecision) error {
 		_, err = fmt.Fprintf(out, "decided by: an architecture the policy does not accept; %s\n", d.Rule)
 	}
 	return err
+}
+
+// shortRule keeps a rule to one readable line: a rule naming hundreds of
+// syscalls (an imported OCI profile's) is cut, and says how much was left
+// out; the position before it leads to the whole rule.
+func shortRule(rule string) string {
+	const max = 160
+	rule = strings.Join(strings.Fields(rule), " ")
+	if len(rule) <= max {
+		return rule
+	}
+	cut := strings.LastIndexByte(rule[:max], ' ')
+	if cut <= 0 {
+		cut = max
+	}
+	return fmt.Sprintf("%s ... (%d more characters)", rule[:cut], len(rule)-cut)
 }

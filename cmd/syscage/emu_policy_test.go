@@ -74,3 +74,14 @@ func TestEmuPolicyJSON(t *testing.T) {
 		t.Errorf("got %+v", got)
 	}
 }
+
+func TestShortRule(t *testing.T) {
+	long := "allow " + strings.Repeat("read ", 100)
+	got := shortRule(long)
+	if len(got) > 200 || !strings.HasPrefix(got, "allow read read") || !strings.Contains(got, "more characters") {
+		t.Errorf("shortRule(long) = %q", got)
+	}
+	if got := shortRule("allow  read\n  write"); got != "allow read write" {
+		t.Errorf("shortRule(short) = %q", got)
+	}
+}
