@@ -3,8 +3,11 @@ package record
 import (
 	"context"
 	"errors"
+	"os"
+	"slices"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/syscage/syscage/arch"
 )
@@ -57,3 +60,64 @@ func TestRecordExit(t *testing.T) {
 }
 
 func nativeName() string { return arch.Native().Name }
+
+// TestRecordJobControl: a traced process stopped by SIGSTOP stays stopped
+// until SIGCONT, as without the recorder, and the signals are recorded as
+// kill's arguments.
+func TestRecordJobControl(t *testing.T) {
+	for _, b := range []Backend{BackendPtrace, BackendEBPF} {
+		t.Run(b.String(), func(t *testing.T) {
+			if b == BackendEBPF {
+				needEBPF(t)
+			}
+			out, err := os.CreateTemp(t.TempDir(), "out")
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			rec := recordIt(t, b, out, "/bin/sh", "-c", "sh -c 'kill -STOP $$; echo resumed' & pid=$!; sleep 0.2; kill -CONT $pid; wait $pid; echo status $?")
+			if d := time.Since(start); d < 200*time.Millisecond {
+				t.Errorf("the run took %v: the stopped child did not wait for SIGCONT", d)
+			}
+			text, _ := os.ReadFile(out.Name())
+			if string(text) != "resumed\nstatus 0\n" || rec.Exit.Code != 0 {
+				t.Errorf("output %q, exit %v", text, rec.Exit)
+			}
+			kill := rec.Lookup(nativeName(), "kill")
+			if kill == nil {
+				t.Fatal("kill not recorded")
+			}
+			var sigs []uint64
+			for _, s := range kill.Args {
+				sigs = append(sigs, s.Values[1])
+			}
+			slices.Sort(sigs)
+			if !slices.Equal(sigs, []uint64{uint64(syscall.SIGCONT), uint64(syscall.SIGSTOP)}) {
+				t.Errorf("kill's signals %v, want SIGCONT and SIGSTOP", sigs)
+			}
+		})
+	}
+}
+
+// TestMerge adds recordings up.
+func TestMerge(t *testing.T) {
+	needX86(t)
+	a := syntheticRecording(t, []string{"read", "read", "write"}, "AF_UNIX")
+	b := syntheticRecording(t, []string{"read", "i386:getpid"}, "AF_UNIX", "AF_INET")
+	a.Processes, b.Processes = 1, 2
+	b.Interrupted = true
+	m := Merge(a, nil, b)
+	if got := m.Lookup("x86_64", "read").Count; got != 3 {
+		t.Errorf("read: %d calls, want 3", got)
+	}
+	if m.Lookup("i386", "getpid") == nil || m.Processes != 3 || !m.Interrupted {
+		t.Errorf("merged: %+v", m)
+	}
+	sock := m.Lookup("x86_64", "socket")
+	if sock.Count != 6 || len(sock.Args) != 2 {
+		t.Errorf("socket: %d calls, samples %+v; want 6 calls in 2 samples", sock.Count, sock.Args)
+	}
+	if m.Total() != a.Total()+b.Total() {
+		t.Errorf("total %d, want %d", m.Total(), a.Total()+b.Total())
+	}
+}

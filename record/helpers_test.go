@@ -9,14 +9,16 @@ import (
 	"testing"
 
 	"github.com/syscage/syscage/internal/testenv"
-	"github.com/syscage/syscage/sandbox"
+	_ "github.com/syscage/syscage/sandbox"
 )
 
 var binDir string
 
 func TestMain(m *testing.M) {
+	// The recorder's init stage re-executes this binary; the sandbox's
+	// stage (for the profiles run under syscage run's launcher) starts
+	// from the sandbox package's own init.
 	Init()
-	sandbox.Init()
 	dir, err := os.MkdirTemp("", "syscage-record-test")
 	if err != nil {
 		panic(err)

@@ -210,6 +210,8 @@ type tracer struct {
 	// started is set at the program's first execve, from which on the
 	// eBPF program counts.
 	started      bool
+	untracked    int   // threads the eBPF program could not be told to count
+	trackErr     error // why
 	rootExit     *Exit
 	stageFailure *stageMsg
 	readErrs     int
@@ -332,6 +334,9 @@ func (t *tracer) run(ctx context.Context, cfg stageConfig) error {
 		}
 		t.rec.Notes = append(t.rec.Notes, notes...)
 	}
+	if t.untracked > 0 {
+		t.rec.Notes = append(t.rec.Notes, fmt.Sprintf("the native syscalls of %d threads were not counted: the eBPF thread map refused them (%v)", t.untracked, t.trackErr))
+	}
 	if t.readErrs > 0 {
 		t.rec.Notes = append(t.rec.Notes, fmt.Sprintf("%d syscalls could not be read at their stop (the thread was killed meanwhile)", t.readErrs))
 	}
@@ -442,7 +447,7 @@ func (t *tracer) stopped(tid int, ws unix.WaitStatus) {
 			t.mu.Unlock()
 			if t.fast != nil {
 				t.fast.untrack(int(old))
-				t.fast.track(tid)
+				t.track(tid)
 			}
 		}
 		resume(tid, 0)
@@ -487,7 +492,18 @@ func (t *tracer) addTask(tid, tgid int) {
 	if t.fast != nil && t.started {
 		// The first thread is counted from its execve on (seccompStop),
 		// not during the init stage.
-		t.fast.track(tid)
+		t.track(tid)
+	}
+}
+
+// track makes the eBPF program count a thread; a thread it cannot count
+// is noted, never silently left out.
+func (t *tracer) track(tid int) {
+	if err := t.fast.track(tid); err != nil {
+		t.mu.Lock()
+		t.untracked++
+		t.trackErr = err
+		t.mu.Unlock()
 	}
 }
 
@@ -510,7 +526,7 @@ func (t *tracer) seccompStop(tid int) {
 		// under the filter. Count from here on.
 		t.started = true
 		if t.fast != nil {
-			t.fast.track(tid)
+			t.track(tid)
 		}
 	}
 	if t.fast != nil {
