@@ -10,6 +10,7 @@ import (
 
 	"github.com/syscage/syscage/internal/testenv"
 	"github.com/syscage/syscage/policy"
+	"github.com/syscage/syscage/record"
 	"github.com/syscage/syscage/seccomp"
 )
 
@@ -233,5 +234,32 @@ func TestRecordInterrupted(t *testing.T) {
 	_, text := readProfile(t, prof)
 	if !strings.Contains(text, "INCOMPLETE") || !strings.Contains(text, "allow execve") {
 		t.Errorf("the profile is not marked incomplete:\n%s", text)
+	}
+}
+
+// TestRecordProgressLine: the status line is rewritten in place and new
+// syscalls are listed above it, wrapped; the last update clears it.
+func TestRecordProgressLine(t *testing.T) {
+	var b strings.Builder
+	p := &progressLine{w: &b}
+	p.update(record.Progress{Elapsed: 1500 * time.Millisecond, Calls: 120, Distinct: 3, Processes: 2, New: []string{"execve", "read", "i386:getpid"}})
+	got := b.String()
+	want := "\r\033[Ksyscage: new: execve, read, i386:getpid\nsyscage: recording 1.5s: 120 syscalls, 3 distinct, 2 processes"
+	if got != want {
+		t.Errorf("progress %q, want %q", got, want)
+	}
+	b.Reset()
+	p.update(record.Progress{Done: true})
+	if b.String() != "\r\033[K" {
+		t.Errorf("final update %q, want the line cleared", b.String())
+	}
+	long := wrapList("syscage: new: ", strings.Fields(strings.Repeat("rt_sigprocmask ", 12)), 40)
+	for _, line := range strings.Split(strings.TrimSuffix(long, "\n"), "\n") {
+		if len(line) > 40 {
+			t.Errorf("line %q longer than 40", line)
+		}
+	}
+	if strings.Count(long, "rt_sigprocmask") != 12 {
+		t.Errorf("wrapped list lost items:\n%s", long)
 	}
 }
