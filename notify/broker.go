@@ -176,8 +176,8 @@ func (b *Broker) handleOpen(ctx context.Context, r *Request) Response {
 		return resp
 	}
 	resp = b.open(r, req)
-	if resp.Violation && resp.Path == "" {
-		resp.Path = req.path
+	if (resp.Violation || resp.Notice) && resp.Path == "" {
+		resp.Path = strings.Clone(req.path) // req.path lives in the worker's buffer
 	}
 	return resp
 }
@@ -230,7 +230,9 @@ func (b *Broker) decode(r *Request) (openReq, Response, bool) {
 	if len(p) == 0 {
 		return req, Fail(unix.ENOENT), false // fs/namei.c: getname_flags refuses ""
 	}
-	req.path = string(p)
+	// The path stays in the worker's buffer, read once: nothing reads
+	// the target's memory again for this request.
+	req.path = unsafe.String(&p[0], len(p))
 	return req, Response{}, true
 }
 
@@ -357,7 +359,6 @@ func (b *Broker) open(r *Request, req openReq) Response {
 	if req.resolve&^resolveKnown != 0 {
 		return Fail(unix.EINVAL)
 	}
-	tid := strconv.Itoa(r.PID)
 	t, err := b.threads.get(b, r)
 	if err != nil {
 		return b.failPlace(r, err)
@@ -373,7 +374,7 @@ func (b *Broker) open(r *Request, req openReq) Response {
 	if strings.HasPrefix(req.path, "/") {
 		start, rest = lexicalStart(nil, req.path)
 	} else {
-		base, resp, ok := b.baseDir(r, tid, req.dirfd, rs)
+		base, resp, ok := b.baseDir(r, strconv.Itoa(r.PID), req.dirfd, rs)
 		if !ok {
 			return resp
 		}
@@ -410,7 +411,7 @@ func (b *Broker) open(r *Request, req openReq) Response {
 		if req.resolve&unix.RESOLVE_BENEATH != 0 && req.resolve&unix.RESOLVE_IN_ROOT != 0 {
 			return Fail(unix.EINVAL)
 		}
-		fd, p, resp, ok := b.targetScoped(r, tid, req, rootFD, rule, rs)
+		fd, p, resp, ok := b.targetScoped(r, strconv.Itoa(r.PID), req, rootFD, rule, rs)
 		if !ok {
 			return resp
 		}

@@ -218,6 +218,11 @@ type Agent struct {
 	Alerts *Alerts
 	// KillOnViolation ends a container at its first violation.
 	KillOnViolation bool
+	// BrokerRuntimeInit brokers the syscalls the runtime's own init
+	// makes after installing the filter, before it executes the
+	// container's program; by default they run as made (see
+	// docs/supervisor.md). Set it for runtimes that make none.
+	BrokerRuntimeInit bool
 	// Logf reports connections, containers and problems; nil discards.
 	Logf func(format string, args ...any)
 
@@ -297,10 +302,12 @@ func (a *Agent) HandleConn(ctx context.Context, conn *net.UnixConn) error {
 		return unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
 	}
 	h := b.Handlers()
-	if init, err := runtimeInit(st.Pid); err == nil {
-		h, opts.Unhandled = init.wrap(h, opts.Unhandled)
-	} else {
-		a.logf("syscage agent: container %s: %v; the runtime's own opens before the container's program starts are brokered like the program's", st.State.ID, err)
+	if !a.BrokerRuntimeInit {
+		if init, err := runtimeInit(st.Pid); err == nil {
+			h, opts.Unhandled = init.wrap(h, opts.Unhandled)
+		} else {
+			a.logf("syscage agent: container %s: %v; the runtime's own opens before the container's program starts are brokered like the program's", st.State.ID, err)
+		}
 	}
 	s, err := New(l, h, opts)
 	if err != nil {

@@ -120,7 +120,10 @@ func TestAgent(t *testing.T) {
 	a := &Agent{
 		Policies: map[string]FileRules{"tree": treeRules(root)},
 		Alerts:   NewAlerts(&events, AlertLimit{Off: true}),
-		Logf:     func(f string, args ...any) { logs <- strings.TrimSpace(sprintf(f, args...)) },
+		// The target never executes another program: nothing of it is
+		// the runtime's (TestAgentRunc in cmd/syscage covers runc's init).
+		BrokerRuntimeInit: true,
+		Logf:              func(f string, args ...any) { logs <- strings.TrimSpace(sprintf(f, args...)) },
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

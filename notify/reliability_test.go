@@ -47,11 +47,17 @@ func TestManyThreads(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	_, wait := serveTarget(t, tg, b.Handlers(), Options{})
+	var events syncWriter
+	_, wait := serveTarget(t, tg, b.Handlers(), Options{Alerts: NewAlerts(&events, AlertLimit{Off: true})})
 	res := tg.wait(t)
 	st := wait()
 	if len(res.Bad) > 0 {
-		t.Fatalf("%d bad answers, first: %s", len(res.Bad), res.Bad[0])
+		t.Fatalf("%d bad answers, first: %s\nalerts:\n%s", len(res.Bad), res.Bad[0], events.String())
+	}
+	// The race detector's runtime in the target opens files of its own
+	// (/proc/stat), which the rules refuse; none of the test's may be.
+	if strings.Contains(events.String(), dir) {
+		t.Errorf("opens of the test's files refused:\n%s", events.String())
 	}
 	if res.Done != 64*iter {
 		t.Errorf("%d opens done, want %d", res.Done, 64*iter)
@@ -59,7 +65,7 @@ func TestManyThreads(t *testing.T) {
 	if st.Received < uint64(64*iter) || st.Answered != st.Received-st.Gone {
 		t.Errorf("stats %+v: every received notification must be answered or gone", st)
 	}
-	if st.Violations != 0 || st.Panics != 0 {
+	if st.Panics != 0 {
 		t.Errorf("stats %+v", st)
 	}
 }

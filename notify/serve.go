@@ -252,9 +252,10 @@ func (s *Supervisor) logf(format string, args ...any) {
 
 // worker is the per-goroutine state of a worker.
 type worker struct {
-	req  Request // the request being handled, reused
-	buf  *recvBuf
-	path [PathMax]byte
+	req     Request // the request being handled, reused
+	pollFDs [2]unix.PollFd
+	buf     *recvBuf
+	path    [PathMax]byte
 	// privateFS is true when the worker's thread has its own umask
 	// (unshare(CLONE_FS)), so the file broker may set it per request.
 	privateFS bool
@@ -379,7 +380,9 @@ func (s *Supervisor) watchdog() {
 // receive waits for a notification and receives it. It returns
 // errHangUp when the filter has no users left, or the reason to stop.
 func (s *Supervisor) receive(w *worker) (notif, error) {
-	fds := []unix.PollFd{{Fd: int32(s.fd), Events: unix.POLLIN}, {Fd: int32(s.stopFD), Events: unix.POLLIN}}
+	fds := w.pollFDs[:]
+	fds[0] = unix.PollFd{Fd: int32(s.fd), Events: unix.POLLIN}
+	fds[1] = unix.PollFd{Fd: int32(s.stopFD), Events: unix.POLLIN}
 	for {
 		select {
 		case <-s.stopped:
