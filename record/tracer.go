@@ -522,8 +522,14 @@ func (t *tracer) seccompStop(tid int) {
 	nr := int(uint32(si.Nr))
 	name, _ := a.SyscallName(nr)
 	if !t.started {
+		if name != "execve" && name != "execveat" {
+			// The init stage's own thread between its filter and
+			// execve (a signal handler of the Go runtime): not the
+			// program's.
+			return
+		}
 		// The init stage's execve of the program: the first syscall
-		// under the filter. Count from here on.
+		// of the program. Count from here on.
 		t.started = true
 		if t.fast != nil {
 			t.track(tid)
