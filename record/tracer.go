@@ -203,9 +203,10 @@ type tracer struct {
 	fast   *fastCounter
 	rec    *Recording
 
-	mu    sync.Mutex // guards tasks and root against the kill timer and signal relay
-	tasks map[int]*task
-	root  int // the program's process id (the init stage's)
+	mu        sync.Mutex // guards tasks and root against the kill timer and signal relay
+	tasks     map[int]*task
+	killTimer *time.Timer
+	root      int // the program's process id (the init stage's)
 
 	// started is set at the program's first execve, from which on the
 	// eBPF program counts.
@@ -318,6 +319,7 @@ func (t *tracer) run(ctx context.Context, cfg stageConfig) error {
 	stopProgress := t.progress()
 	interrupted := context.AfterFunc(ctx, t.interrupt)
 	defer interrupted()
+	defer t.stopKillTimer()
 
 	t.loop()
 	t.rec.End = time.Now()
@@ -610,13 +612,25 @@ func (t *tracer) interrupt() {
 	if grace <= 0 {
 		grace = 2 * time.Second
 	}
-	time.AfterFunc(grace, func() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.killTimer = time.AfterFunc(grace, func() {
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		for _, tk := range t.tasks {
 			sendSignal(tk.tgid, unix.SIGKILL)
 		}
 	})
+}
+
+// stopKillTimer cancels the kill of an interrupted recording once the
+// program is gone.
+func (t *tracer) stopKillTimer() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.killTimer != nil {
+		t.killTimer.Stop()
+	}
 }
 
 // forwardedSignals are relayed to the program; see sandbox for the
