@@ -159,3 +159,53 @@ func TestBrokerOpens(t *testing.T) {
 		t.Errorf("%d refusal alerts, want %d:\n%s", refusals, denied, events.String())
 	}
 }
+
+// The broker opens as the target: a file the target's uid may not read
+// is refused by the kernel's own check, a file it creates is its own,
+// with its mode and umask.
+func TestBrokerOpensAsTheTarget(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"", "/data"} {
+		if err := os.Chmod(root+d, 0o777); err != nil && d == "" {
+			t.Fatal(err)
+		}
+		os.MkdirAll(root+d, 0o777)
+		os.Chmod(root+d, 0o777)
+	}
+	// The temporary directory's parents must let uid 1000 through; the
+	// test's own directory is 0700.
+	os.Chmod(filepath.Dir(root), 0o755)
+	for p := filepath.Dir(root); p != "/"; p = filepath.Dir(p) {
+		if st, err := os.Stat(p); err == nil && st.Mode().Perm()&0o001 == 0 {
+			t.Skipf("%s is not searchable by other users", p)
+		}
+	}
+	os.WriteFile(root+"/data/root-only", []byte("R"), 0o600)
+	os.WriteFile(root+"/data/public", []byte("P"), 0o644)
+	tg := startTarget(t, targetSpec{Notify: BrokerSyscalls, UID: 1000, GID: 1000, Umask: 0o027, Scenario: "ops", Ops: []op{
+		{Call: "openat", Path: root + "/data/root-only", Read: true},
+		{Call: "openat", Path: root + "/data/public", Read: true},
+		{Call: "openat", Path: root + "/data/new", Flags: unix.O_CREAT | unix.O_WRONLY, Mode: 0o666},
+	}})
+	b, err := NewBroker(FileRules{Rules: []FileRule{{Root: root + "/data", Read: true, Write: true, Create: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	_, wait := serveTarget(t, tg, b.Handlers(), Options{})
+	res := tg.wait(t)
+	wait()
+	if res.Ops[0].Errno != int(unix.EACCES) {
+		t.Errorf("root-only file: %+v, want EACCES from the kernel's check", res.Ops[0])
+	}
+	if res.Ops[1].Content != "P" {
+		t.Errorf("public file: %+v", res.Ops[1])
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(root+"/data/new", &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Uid != 1000 || st.Gid != 1000 || st.Mode&0o777 != 0o640 {
+		t.Errorf("created file: uid %d gid %d mode %o, want 1000 1000 640", st.Uid, st.Gid, st.Mode&0o777)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 	"unsafe"
@@ -56,6 +57,11 @@ type targetSpec struct {
 	Dir string
 	// PreOpen are opened before the filter; op.Dirfd "pre:N" names them.
 	PreOpen []string
+	// Umask is set before the filter when not zero.
+	Umask int
+	// UID and GID, when not zero, are taken (with no supplementary
+	// groups and no capabilities left) before the filter.
+	UID, GID int
 	// Scenario picks the program: "ops", "threads", "rewrite", "signals",
 	// "bench", "spawn".
 	Scenario string
@@ -312,6 +318,24 @@ func runTarget(raw string) int {
 			return emit()
 		}
 		preOpened = append(preOpened, fd)
+	}
+	if spec.Umask != 0 {
+		unix.Umask(spec.Umask)
+	}
+	if spec.UID != 0 {
+		// syscall's Set* change every thread of the Go process.
+		if err := syscall.Setgroups(nil); err != nil {
+			res.Err = err.Error()
+			return emit()
+		}
+		if err := syscall.Setresgid(spec.GID, spec.GID, spec.GID); err != nil {
+			res.Err = err.Error()
+			return emit()
+		}
+		if err := syscall.Setresuid(spec.UID, spec.UID, spec.UID); err != nil {
+			res.Err = err.Error()
+			return emit()
+		}
 	}
 	if err := installAndSend(spec); err != nil {
 		res.Err = err.Error()
