@@ -121,3 +121,25 @@ func TestMerge(t *testing.T) {
 		t.Errorf("total %d, want %d", m.Total(), a.Total()+b.Total())
 	}
 }
+
+// TestRecordInterrupt: when the context ends, a program that ignores the
+// interruption is killed after the grace period, and what it did until
+// then is kept, marked interrupted.
+func TestRecordInterrupt(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	start := time.Now()
+	rec, err := Record(ctx, Options{Path: "/bin/sh", Args: []string{"sh", "-c", "trap '' INT TERM; echo started; sleep 30"}, Grace: 200 * time.Millisecond, Stdout: devNull(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v: not killed after the grace period", d)
+	}
+	if !rec.Interrupted || rec.Exit.Signal != syscall.SIGKILL {
+		t.Errorf("interrupted %v, exit %v; want interrupted and killed", rec.Interrupted, rec.Exit)
+	}
+	if rec.Lookup(nativeName(), "rt_sigaction") == nil || rec.Lookup(nativeName(), "write") == nil {
+		t.Errorf("what the program did before the interruption is missing: %v", rec.Syscalls)
+	}
+}
