@@ -9,8 +9,9 @@
 // symbolic constants and counts in comments; Extend adds what a run
 // needed to an existing policy without touching the user's rules;
 // WriteFrequencies writes the counts as the frequency profile the
-// compiler orders its search tree by; Complain attributes the kernel's
-// audit records of a run under a complain-mode profile to the program.
+// compiler orders its search tree by; WatchComplaints attributes the
+// kernel's audit records of a run under a complain-mode profile
+// (sandbox.Complain) to the program's process tree.
 //
 // # Mechanism
 //
