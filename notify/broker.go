@@ -108,8 +108,8 @@ func (b *Broker) Handlers() Handlers {
 	}
 }
 
-// Syscalls are the names the broker serves: a policy that brokers files
-// notifies these.
+// BrokerSyscalls are the names the broker serves: a policy that brokers
+// files notifies these (on every architecture it accepts).
 var BrokerSyscalls = []string{"open", "openat", "openat2", "creat"}
 
 // Close releases the root directories opened for targets.
@@ -160,7 +160,7 @@ func (rs *rootSet) close() {
 	}
 }
 
-// openFlags is the part of a request that decides the open.
+// openReq is the part of a request that decides the open.
 type openReq struct {
 	dirfd   int32
 	path    string
@@ -450,14 +450,15 @@ func (b *Broker) open(r *Request, req openReq) Response {
 		case e == unix.EXDEV:
 			return b.deny(rule, "the path leaves the rule's root (\"..\" or an absolute symbolic link)")
 		case e == unix.ELOOP && flags&unix.O_NOFOLLOW == 0:
-			if rule.NoSymlinks || req.resolve&unix.RESOLVE_NO_SYMLINKS != 0 {
-				return Fail(unix.ELOOP)
+			switch {
+			case req.resolve&unix.RESOLVE_NO_SYMLINKS != 0:
+				return Fail(unix.ELOOP) // the target asked for it
+			case rule.NoSymlinks:
+				return b.deny(rule, fmt.Sprintf("a symbolic link on the way, and the rule for %s says nosymlinks", rule.Root))
 			}
 			return b.deny(rule, "a magic link (/proc/PID/fd, /proc/PID/root...) on the way")
 		case e == unix.ENOENT && n.create && !rule.Create:
 			return b.deny(rule, fmt.Sprintf("the rule for %s does not allow create", rule.Root))
-		case e == errCreds:
-			return b.failPlace(r, err)
 		case e != 0:
 			return Fail(e)
 		}
@@ -543,7 +544,8 @@ func (b *Broker) deny(rule *compiledRule, reason string) Response {
 	return resp
 }
 
-// errPlace wraps a failure to find where a path starts.
+// placeError is a failure to find where a path starts: errno is what
+// the target gets (0 for a refusal by the rules).
 type placeError struct {
 	errno  unix.Errno
 	reason string

@@ -73,7 +73,7 @@ func currentCreds() *threadCreds {
 
 // errCreds reports that the worker could not take the target's identity;
 // the broker then refuses rather than open with its own.
-var errCreds = unix.ENOTRECOVERABLE
+var errCreds = &placeError{errno: unix.EPERM, reason: "the supervisor cannot take the target's identity (it lacks CAP_SETUID, CAP_SETGID or CAP_SETPCAP): refusing to open with its own"}
 
 func sortGroups(g []uint32) { slices.Sort(g) }
 

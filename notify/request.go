@@ -104,7 +104,7 @@ func (e *MemoryError) Error() string {
 
 func (e *MemoryError) Unwrap() error { return e.Err }
 
-// Errno is the errno a handler should give the target for a failed read:
+// ErrnoOf is the errno a handler should give the target for a failed read:
 // EFAULT, ENAMETOOLONG, EPERM (the supervisor cannot read), or 0 when the
 // target is gone and no answer matters.
 func ErrnoOf(err error) unix.Errno {
