@@ -503,15 +503,10 @@ func sortInts(a []int) {
 // once its filters are on: it hands the gate's listener to the parent
 // and reports a failed install or execve, then ends the process.
 type reporter struct {
-	statusFD int
-	filters  int
-	started  chan struct{}
-	// Prepared before the filters go on, so that the loop allocates
-	// nothing until it reports a failure.
+	statusFD    int
+	filters     int
+	started     chan struct{}
 	listenerMsg []byte
-	oob         []byte
-	iov         syscall.Iovec
-	msg         syscall.Msghdr
 }
 
 func newReporter(statusFD, filters int) *reporter {
@@ -520,7 +515,6 @@ func newReporter(statusFD, filters int) *reporter {
 		filters:     filters,
 		started:     make(chan struct{}),
 		listenerMsg: (&Status{Listener: true}).Encode(),
-		oob:         make([]byte, syscall.CmsgSpace(4)),
 	}
 	return r
 }
@@ -543,18 +537,11 @@ func (r *reporter) loop() {
 	}
 }
 
-// sendListener passes fd to the parent with SCM_RIGHTS.
+// sendListener passes fd to the parent with SCM_RIGHTS. This thread has
+// no filter, and with garbage collection off its allocations cannot make
+// the filtered thread stop for the collector.
 func (r *reporter) sendListener(fd int) {
-	h := (*syscall.Cmsghdr)(unsafe.Pointer(&r.oob[0]))
-	h.Level = syscall.SOL_SOCKET
-	h.Type = syscall.SCM_RIGHTS
-	h.SetLen(syscall.CmsgLen(4))
-	*(*int32)(unsafe.Pointer(&r.oob[syscall.CmsgLen(0)])) = int32(fd)
-	r.iov = syscall.Iovec{Base: &r.listenerMsg[0]}
-	r.iov.SetLen(len(r.listenerMsg))
-	r.msg = syscall.Msghdr{Iov: &r.iov, Iovlen: 1, Control: &r.oob[0]}
-	r.msg.SetControllen(len(r.oob))
-	syscall.RawSyscall(syscall.SYS_SENDMSG, uintptr(r.statusFD), uintptr(unsafe.Pointer(&r.msg)), 0)
+	syscall.Sendmsg(r.statusFD, r.listenerMsg, syscall.UnixRights(fd), nil, 0)
 }
 
 // reportFailure tells the parent what failed under the filters and ends
