@@ -101,6 +101,8 @@ type Exit struct {
 	// Seccomp is true when the death was by SIGSYS, which a seccomp
 	// filter's kill or trap action gives (a program can also send it).
 	Seccomp bool
+	// NoViolation says why Violation is nil when Seccomp is true.
+	NoViolation string
 }
 
 // Run starts the program and waits for it.
@@ -457,6 +459,9 @@ func (c *Command) Wait() (*Exit, error) {
 			}
 			if ex.Violation == nil {
 				ex.Violation = c.kmsg.find(c.pid)
+			}
+			if ex.Violation == nil {
+				ex.NoViolation = c.kmsg.whyNot()
 			}
 		}
 	}

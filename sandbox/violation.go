@@ -70,20 +70,29 @@ func (v *Violation) Describe() string {
 // Seccomp's audit records (type=1326, kernel/auditsc.c: audit_seccomp)
 // reach it when no audit daemon takes them.
 type kmsgReader struct {
-	fd int
+	fd  int
+	err error // why it could not be opened
 }
 
 func openKmsg() *kmsgReader {
 	fd, err := unix.Open("/dev/kmsg", unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil
+		return &kmsgReader{fd: -1, err: err}
 	}
 	// Skip what is already there: only records of this run matter.
 	if _, err := unix.Seek(fd, 0, unix.SEEK_END); err != nil {
 		unix.Close(fd)
-		return nil
+		return &kmsgReader{fd: -1, err: err}
 	}
 	return &kmsgReader{fd: fd}
+}
+
+// whyNot says why find found nothing.
+func (k *kmsgReader) whyNot() string {
+	if k != nil && k.err != nil {
+		return fmt.Sprintf("/dev/kmsg, where the kernel's audit record of the kill would be, cannot be read: %v (it needs root or CAP_SYSLOG when kernel.dmesg_restrict is set)", k.err)
+	}
+	return "the kernel's audit record naming the syscall was not found in /dev/kmsg (an audit daemon may be taking the records: try ausearch -m SECCOMP; or the printk rate limit dropped it)"
 }
 
 func (k *kmsgReader) Close() {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"github.com/syscage/syscage/policy"
 	"github.com/syscage/syscage/policy/profiles"
@@ -237,7 +238,7 @@ func programEnv(clean bool, set []string) []string {
 func killMessage(ex *sandbox.Exit, p *policy.Policy, what string) string {
 	v := ex.Violation
 	if v == nil {
-		return fmt.Sprintf("the program died of %v, which a seccomp filter's kill or trap action gives; the kernel's audit record naming the syscall was not found in /dev/kmsg (is an audit daemon taking it? try: ausearch -m SECCOMP)", ex.Signal)
+		return fmt.Sprintf("the program died of %s, which a seccomp filter's kill or trap action gives; %s", unix.SignalName(ex.Signal), ex.NoViolation)
 	}
 	why := v.Explain(p, what)
 	if !strings.HasPrefix(why, ",") {
