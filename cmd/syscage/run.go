@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	"github.com/syscage/syscage/bpf"
 	"github.com/syscage/syscage/policy"
 	"github.com/syscage/syscage/policy/profiles"
 	"github.com/syscage/syscage/sandbox"
@@ -243,6 +244,9 @@ func killMessage(ex *sandbox.Exit, p *policy.Policy, what string) string {
 	why := v.Explain(p, what)
 	if !strings.HasPrefix(why, ",") {
 		why = " " + why
+	}
+	if bpf.ActionOf(v.Action) == bpf.RetTrap {
+		return fmt.Sprintf("killed by seccomp: %s%s; the filter trapped it and the program did not handle SIGSYS", v.Describe(), why)
 	}
 	return fmt.Sprintf("killed by seccomp: %s%s", v.Describe(), why)
 }
