@@ -131,6 +131,58 @@ func TestTerminal(t *testing.T) {
 	}
 }
 
+// TestJobControl runs syscage as the foreground job of a shell with job
+// control on a pseudo-terminal: Ctrl-Z must stop the job, and the shell
+// must see it stopped, as an interactive shell would.
+func TestJobControl(t *testing.T) {
+	sc := syscage(t)
+	master, slavePath := openPTY(t)
+	defer master.Close()
+	slave, err := os.OpenFile(slavePath, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := `set -m; "$SC" run -- sh -c 'echo ready; while :; do sleep 0.05; done'; echo "job status $?"; kill -KILL %1; echo done`
+	cmd := exec.Command("sh", "-c", script)
+	cmd.Env = append(os.Environ(), "SC="+sc)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	slave.Close()
+	var mu sync.Mutex
+	var buf bytes.Buffer
+	go io.Copy(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.Write(p)
+	}), master)
+	waitFor := func(s string) bool {
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			mu.Lock()
+			ok := strings.Contains(buf.String(), s)
+			mu.Unlock()
+			if ok {
+				return true
+			}
+		}
+		return false
+	}
+	defer cmd.Process.Kill()
+	if !waitFor("ready") {
+		t.Fatalf("the job did not start: %q", buf.String())
+	}
+	master.Write([]byte{0x1a}) // Ctrl-Z
+	if !waitFor("job status 148") { // 128 + SIGTSTP
+		t.Fatalf("the shell did not see its job stopped: %q", buf.String())
+	}
+	if !waitFor("done") {
+		t.Errorf("the shell did not finish: %q", buf.String())
+	}
+	cmd.Wait()
+}
+
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
