@@ -173,7 +173,7 @@ func TestJobControl(t *testing.T) {
 	if !waitFor("ready") {
 		t.Fatalf("the job did not start: %q", buf.String())
 	}
-	master.Write([]byte{0x1a}) // Ctrl-Z
+	master.Write([]byte{0x1a})      // Ctrl-Z
 	if !waitFor("job status 148") { // 128 + SIGTSTP
 		t.Fatalf("the shell did not see its job stopped: %q", buf.String())
 	}
