@@ -95,8 +95,8 @@ type Supervisor struct {
 	stopErr error
 	stopFD  int // eventfd that wakes the receiving worker's poll
 	phase   atomic.Uint64
-	// dogFD wakes the watchdog when it sleeps (dogAsleep).
-	dogFD     int
+	// dogWake wakes the watchdog when it sleeps (dogAsleep).
+	dogWake   chan struct{}
 	dogAsleep atomic.Bool
 	closed    atomic.Bool
 
@@ -172,13 +172,7 @@ func (s *Supervisor) Serve(ctx context.Context) error {
 		return fmt.Errorf("create the stop eventfd: %w", err)
 	}
 	s.stopFD = efd
-	dfd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
-	if err != nil {
-		unix.Close(efd)
-		s.closeListener()
-		return fmt.Errorf("create the watchdog eventfd: %w", err)
-	}
-	s.dogFD = dfd
+	s.dogWake = make(chan struct{}, 1)
 	s.lead = make(chan struct{}, 1)
 	s.stopped = make(chan struct{})
 	s.lead <- struct{}{}
@@ -206,7 +200,6 @@ func (s *Supervisor) Serve(ctx context.Context) error {
 	wg.Wait()
 	s.closeListener()
 	unix.Close(efd)
-	unix.Close(dfd)
 	if errors.Is(s.stopErr, errHangUp) {
 		return nil
 	}
@@ -297,8 +290,10 @@ func (s *Supervisor) work(ctx context.Context) {
 			gen := s.phase.Load()>>2 + 1
 			s.phase.Store(gen<<2 | phaseHandling)
 			if s.dogAsleep.Load() && s.dogAsleep.CompareAndSwap(true, false) {
-				var one = [8]byte{1}
-				unix.Write(s.dogFD, one[:])
+				select {
+				case s.dogWake <- struct{}{}:
+				default:
+				}
 			}
 			s.handle(ctx, w, n)
 			if !s.phase.CompareAndSwap(gen<<2|phaseHandling, gen<<2|phaseIdle) {
@@ -335,12 +330,13 @@ const watchdogIdleTicks = 200
 
 // watchdog passes the lead to a follower when the leader's handler runs
 // for more than a tick.
+//
+// It sleeps in the Go runtime (time.Sleep, a channel), not in a system
+// call: a thread that spends most of its time in a sleeping syscall
+// makes the runtime's monitor take its processor back at every tick and
+// then poll every 20 µs for good, which costs the supervisor more than
+// any request.
 func (s *Supervisor) watchdog() {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	ts := unix.NsecToTimespec(int64(watchdogTick))
-	fds := []unix.PollFd{{Fd: int32(s.dogFD), Events: unix.POLLIN}, {Fd: int32(s.stopFD), Events: unix.POLLIN}}
-	var buf [8]byte
 	last, quiet := s.phase.Load(), 0
 	for {
 		select {
@@ -353,14 +349,16 @@ func (s *Supervisor) watchdog() {
 			// saying so, or a request that began meanwhile is missed.
 			s.dogAsleep.Store(true)
 			if s.phase.Load() == last {
-				fds[0].Revents, fds[1].Revents = 0, 0
-				unix.Poll(fds, -1)
-				unix.Read(s.dogFD, buf[:])
+				select {
+				case <-s.dogWake:
+				case <-s.stopped:
+					return
+				}
 			}
 			s.dogAsleep.Store(false)
 			quiet = 0
 		}
-		unix.Nanosleep(&ts, nil)
+		time.Sleep(watchdogTick)
 		cur := s.phase.Load()
 		switch {
 		case cur != last:
