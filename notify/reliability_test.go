@@ -389,3 +389,35 @@ func nativeAuditArch() uint32 {
 	v, _ := seccomp.NativeArch()
 	return v
 }
+
+// Cancelling Serve closes the listener: the target's next notified
+// syscall fails with ENOSYS instead of waiting.
+func TestServeCancelled(t *testing.T) {
+	root := tree(t)
+	a := op{Call: "openat", Path: root + "/ro/a.txt", Read: true}
+	tg := startTarget(t, targetSpec{Notify: BrokerSyscalls, Scenario: "ops", Ops: []op{a, a, a}})
+	b, err := NewBroker(treeRules(root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	h := b.Handlers()
+	open := h["openat"]
+	calls := 0
+	h["openat"] = func(ctx2 context.Context, r *Request) Response {
+		calls++
+		if calls == 2 {
+			cancel() // this answer still goes out; the next request finds nobody
+		}
+		return open(ctx2, r)
+	}
+	err = Serve(ctx, tg.listener, h, Options{Workers: 1})
+	if err != context.Canceled {
+		t.Errorf("Serve returned %v, want context.Canceled", err)
+	}
+	res := tg.wait(t)
+	if res.Ops[0].Content != "A" || res.Ops[1].Content != "A" || res.Ops[2].Errno != int(unix.ENOSYS) {
+		t.Errorf("results %+v", res.Ops)
+	}
+}
