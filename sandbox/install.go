@@ -1,8 +1,6 @@
 package sandbox
 
 import (
-	"fmt"
-
 	"golang.org/x/sys/unix"
 
 	"github.com/syscage/syscage/arch"
@@ -52,17 +50,4 @@ func orderForInstall(filters []bpf.Program, flags seccomp.Flags, gate bool) ([]b
 		return nil, startErr("%d of the %d seccomp filters deny seccomp(2), so no order lets them all be installed: only the last may deny it", len(deny), len(filters))
 	}
 	return append(allow, deny...), nil
-}
-
-// nativeSyscall returns the number of a syscall on the native arch.
-func nativeSyscall(name string) (uint32, error) {
-	a := arch.Native()
-	if a == nil {
-		return 0, fmt.Errorf("unknown native architecture")
-	}
-	nr, ok := a.Lookup(name)
-	if !ok {
-		return 0, fmt.Errorf("no %s on %s", name, a.Name)
-	}
-	return uint32(nr), nil
 }
