@@ -119,22 +119,33 @@ func (s *gateServer) loop() {
 		if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(s.fd), unix.SECCOMP_IOCTL_NOTIF_RECV, uintptr(unsafe.Pointer(&req))); e != 0 {
 			continue // the caller went away (ENOENT) or a signal interrupted
 		}
-		resp := s.answer(&req)
-		unix.Syscall(unix.SYS_IOCTL, uintptr(s.fd), unix.SECCOMP_IOCTL_NOTIF_SEND, uintptr(unsafe.Pointer(&resp)))
+		resp, launch := s.answer(&req)
+		_, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(s.fd), unix.SECCOMP_IOCTL_NOTIF_SEND, uintptr(unsafe.Pointer(&resp)))
+		if launch && e == 0 {
+			// The launcher's execve has its answer: from now on every
+			// execve is the program's. Had a signal interrupted the call
+			// before the answer (SEND fails with ENOENT), the kernel
+			// restarts it and the next notification is the launcher's
+			// again (kernel/seccomp.c: seccomp_do_user_notification).
+			s.mu.Lock()
+			s.started = true
+			s.mu.Unlock()
+		}
 	}
 }
 
-func (s *gateServer) answer(req *seccompNotif) seccompNotifResp {
-	resp := seccompNotifResp{ID: req.ID}
+// answer decides a notification; launch is true for the launcher's own
+// execve.
+func (s *gateServer) answer(req *seccompNotif) (resp seccompNotifResp, launch bool) {
+	resp = seccompNotifResp{ID: req.ID}
 	s.mu.Lock()
 	first := !s.started
-	s.started = true
 	s.mu.Unlock()
 	if first {
 		// Nothing but the init stage's thread runs under the filters
 		// before the program: this is its execve.
 		resp.Flags = notifFlagContinue
-		return resp
+		return resp, true
 	}
 	ret := bpf.RetKillProcess
 	if s.gate != nil && s.gate.Decide != nil {
@@ -149,18 +160,25 @@ func (s *gateServer) answer(req *seccompNotif) seccompNotifResp {
 		// SIGKILL, not SIGSYS: a program may catch SIGSYS, while the
 		// kernel's kill cannot be caught.
 		s.record(req, ret)
-		unix.Kill(int(req.Pid), unix.SIGKILL)
+		// A pid of 0 means the caller is in a pid namespace syscage
+		// cannot see into; never pass 0 (or a negative number) to kill,
+		// which would signal syscage's own process group.
+		if pid := int(req.Pid); pid > 0 {
+			unix.Kill(pid, unix.SIGKILL)
+		} else {
+			unix.Kill(s.pid, unix.SIGKILL)
+		}
 		resp.Error = -int32(unix.ENOSYS)
 	case bpf.RetTrap:
 		s.record(req, ret)
-		if tgid := tgidOf(int(req.Pid)); tgid > 0 {
+		if tgid := tgidOf(int(req.Pid)); tgid > 0 && req.Pid > 0 {
 			unix.Tgkill(tgid, int(req.Pid), unix.SIGSYS)
 		}
 		resp.Error = -int32(unix.ENOSYS)
 	default:
 		resp.Error = -int32(unix.ENOSYS)
 	}
-	return resp
+	return resp, false
 }
 
 func (s *gateServer) record(req *seccompNotif, ret uint32) {
