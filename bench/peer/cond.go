@@ -317,7 +317,10 @@ func cmpDNF(c *policy.Cmp, a *arch.Arch, name string, neg bool) (DNF, error) {
 func OnePerArg(d DNF) (DNF, error) {
 	var out DNF
 	for _, c := range d {
-		alts, ok := onePerArg(c)
+		alts, ok, err := onePerArg(c)
+		if err != nil {
+			return nil, err
+		}
 		if !ok {
 			continue
 		}
@@ -330,7 +333,7 @@ func OnePerArg(d DNF) (DNF, error) {
 }
 
 // onePerArg rewrites one conjunction; ok is false when it cannot hold.
-func onePerArg(c Conj) (DNF, bool) {
+func onePerArg(c Conj) (DNF, bool, error) {
 	byArg := map[int][]Atom{}
 	var order []int
 	for _, at := range c {
@@ -342,9 +345,12 @@ func onePerArg(c Conj) (DNF, bool) {
 	slices.Sort(order)
 	out := DNF{Conj{}}
 	for _, arg := range order {
-		alts, ok := argAlternatives(byArg[arg])
-		if !ok {
-			return nil, false
+		alts, ok, err := argAlternatives(byArg[arg])
+		if err != nil || !ok {
+			return nil, false, err
+		}
+		if len(out)*len(alts) > maxTerms {
+			return nil, false, errTooBig
 		}
 		var next DNF
 		for _, o := range out {
@@ -354,14 +360,14 @@ func onePerArg(c Conj) (DNF, bool) {
 		}
 		out = next
 	}
-	return out, true
+	return out, true, nil
 }
 
 // argAlternatives turns the atoms of one argument into atoms any one of
 // which holds exactly when all of them hold.
-func argAlternatives(atoms []Atom) ([]Atom, bool) {
+func argAlternatives(atoms []Atom) ([]Atom, bool, error) {
 	if len(atoms) == 1 {
-		return atoms, true
+		return atoms, true, nil
 	}
 	w := atoms[0].Width
 	for _, at := range atoms {
@@ -376,10 +382,10 @@ func argAlternatives(atoms []Atom) ([]Atom, bool) {
 		if at.Op == Eq {
 			for _, o := range atoms {
 				if !o.holdsOn(at.Value) {
-					return nil, false
+					return nil, false, nil
 				}
 			}
-			return []Atom{at}, true
+			return []Atom{at}, true, nil
 		}
 	}
 	lo, hi := uint64(0), wm
@@ -391,28 +397,28 @@ func argAlternatives(atoms []Atom) ([]Atom, bool) {
 			nes = append(nes, at.Value)
 		case Lt:
 			if at.Value == 0 {
-				return nil, false
+				return nil, false, nil
 			}
 			hi = min(hi, at.Value-1)
 		case Le:
 			hi = min(hi, at.Value)
 		case Gt:
 			if at.Value >= wm {
-				return nil, false
+				return nil, false, nil
 			}
 			lo = max(lo, at.Value+1)
 		case Ge:
 			lo = max(lo, at.Value)
 		case MaskedEq:
 			if at.Value&^at.Mask != 0 || (mval^at.Value)&mask&at.Mask != 0 {
-				return nil, false
+				return nil, false, nil
 			}
 			mask |= at.Mask
 			mval |= at.Value
 		}
 	}
 	if lo > hi {
-		return nil, false
+		return nil, false, nil
 	}
 	// Points outside the interval or the mask pattern remove nothing.
 	nes = slices.DeleteFunc(nes, func(x uint64) bool { return x < lo || x > hi || x&mask != mval })
@@ -423,17 +429,17 @@ func argAlternatives(atoms []Atom) ([]Atom, bool) {
 	switch {
 	case lo == hi:
 		if lo&mask != mval || slices.Contains(nes, lo) {
-			return nil, false
+			return nil, false, nil
 		}
-		return []Atom{withOp(base, Eq, lo, 0)}, true
+		return []Atom{withOp(base, Eq, lo, 0)}, true, nil
 	case full && len(nes) == 0:
-		return []Atom{withOp(base, MaskedEq, mval, mask)}, true
+		return []Atom{withOp(base, MaskedEq, mval, mask)}, true, nil
 	case mask == 0 && len(nes) == 0 && lo == 0:
-		return []Atom{withOp(base, Le, hi, 0)}, true
+		return []Atom{withOp(base, Le, hi, 0)}, true, nil
 	case mask == 0 && len(nes) == 0 && hi == wm:
-		return []Atom{withOp(base, Ge, lo, 0)}, true
+		return []Atom{withOp(base, Ge, lo, 0)}, true, nil
 	case mask == 0 && full && len(nes) == 1:
-		return []Atom{withOp(base, Ne, nes[0], 0)}, true
+		return []Atom{withOp(base, Ne, nes[0], 0)}, true, nil
 	}
 	// Split into blocks: the interval's aligned blocks, each narrowed by
 	// the mask pattern, less the points.
@@ -446,13 +452,13 @@ func argAlternatives(atoms []Atom) ([]Atom, bool) {
 		cube := withOp(base, MaskedEq, b.Value|mval, b.Mask|mask)
 		cubes = append(cubes, subtractPoints(cube, nes, wm)...)
 		if len(cubes) > maxTerms {
-			return nil, false
+			return nil, false, errTooBig
 		}
 	}
 	if len(cubes) == 0 {
-		return nil, false
+		return nil, false, nil
 	}
-	return cubes, true
+	return cubes, true, nil
 }
 
 func withOp(a Atom, op Op, v, m uint64) Atom {

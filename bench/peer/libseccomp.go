@@ -30,6 +30,10 @@ import (
 // leaves them out. Each architecture gets its own filter context (its argument widths,
 // constants and argument slots differ), merged into one.
 type Libseccomp struct {
+	// Unchecked gives libseccomp rule sets it is known to merge wrongly
+	// (see LibseccompMergesOrdered) instead of refusing them, to show
+	// the defect.
+	Unchecked bool
 	// Tree selects libseccomp's binary-tree layout of the syscall
 	// dispatch (SCMP_FLTATR_CTL_OPTIMIZE = 2) instead of its default
 	// priority-ordered list (1).
@@ -81,6 +85,11 @@ func ScmpAction(ret uint32) (libseccomp.ScmpAction, error) {
 		}
 		return libseccomp.ActTrap, nil
 	case bpf.RetErrno:
+		if data >= 4095 {
+			// libseccomp refuses MAX_ERRNO itself (and larger values,
+			// which the kernel would clamp to it).
+			return 0, fmt.Errorf("libseccomp refuses errno %d", data)
+		}
 		return libseccomp.ActErrno.SetReturnCode(data), nil
 	case bpf.RetTrace:
 		return libseccomp.ActTrace.SetReturnCode(data), nil
@@ -145,7 +154,7 @@ func (l Libseccomp) NewScmpFilter(p *policy.Policy, a *arch.Arch) (*libseccomp.S
 	}
 	f, err := libseccomp.NewFilter(def)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("libseccomp: default action %s: %w", p.Default, err)
 	}
 	ok := false
 	defer func() {
@@ -154,7 +163,7 @@ func (l Libseccomp) NewScmpFilter(p *policy.Policy, a *arch.Arch) (*libseccomp.S
 		}
 	}()
 	if err := f.SetBadArchAction(bad); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("libseccomp: bad-arch action %s: %w", p.BadArch, err)
 	}
 	if err := f.SetNoNewPrivsBit(false); err != nil {
 		return nil, err
@@ -170,10 +179,10 @@ func (l Libseccomp) NewScmpFilter(p *policy.Policy, a *arch.Arch) (*libseccomp.S
 	}
 	if sa != native {
 		if err := f.AddArch(sa); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("libseccomp: adding %s: %w", a.Name, err)
 		}
 		if err := f.RemoveArch(native); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("libseccomp: removing the native architecture: %w", err)
 		}
 	}
 	ok = true
@@ -193,15 +202,19 @@ func (l Libseccomp) action(x policy.Action, a *arch.Arch) (libseccomp.ScmpAction
 }
 
 // LibseccompKnows reports whether libseccomp's tables have the syscall
-// on architecture a. Rules naming syscalls it lacks are left out, as runc
-// leaves them out, so the default action decides those syscalls.
+// on architecture a as a syscall of its own. Rules naming syscalls it
+// lacks are left out, as runc leaves them out, so the default action
+// decides those syscalls. libseccomp 2.5 knows the socket and IPC calls
+// of i386 only as operations of the socketcall and ipc multiplexers
+// (its number for them is negative) and cannot put argument conditions on
+// them exactly; they count as unknown too.
 func LibseccompKnows(name string, a *arch.Arch) bool {
 	sa, err := ScmpArch(a)
 	if err != nil {
 		return false
 	}
-	_, err = libseccomp.GetSyscallFromNameByArch(name, sa)
-	return err == nil
+	nr, err := libseccomp.GetSyscallFromNameByArch(name, sa)
+	return err == nil && nr >= 0
 }
 
 // archFilter builds the filter context of one architecture.
@@ -238,6 +251,7 @@ func (l Libseccomp) archFilter(p *policy.Policy, env policy.Env, a *arch.Arch) (
 		if err != nil {
 			return nil, unsupported(l.Name(), "%s on %s: %v", ch.Name, a.Name, err)
 		}
+		var rules []scmpRule
 		for _, part := range parts {
 			if part.Ret == defRet {
 				continue
@@ -257,14 +271,77 @@ func (l Libseccomp) archFilter(p *policy.Policy, env policy.Env, a *arch.Arch) (
 						return nil, err
 					}
 				}
-				if err := f.AddRuleConditionalExact(nr, act, conds); err != nil {
-					return nil, fmt.Errorf("libseccomp: %s on %s %v: %w", ch.Name, a.Name, c, err)
-				}
+				rules = append(rules, scmpRule{act, conds, c})
+			}
+		}
+		if acts := distinctActions(rules); acts > 1 {
+			// libseccomp documents no meaning for rules of one syscall
+			// with different actions, and its rule database merges some
+			// such sets wrongly (rules are lost), so the comparison
+			// leaves them out.
+			return nil, unsupported(l.Name(), "%s on %s has rules with %d different actions other than the default", ch.Name, a.Name, acts)
+		}
+		if len(rules) > 1 && !mergeable(rules) && !LibseccompMergesOrdered() && !l.Unchecked {
+			return nil, unsupported(l.Name(), "%s on %s: libseccomp %s merges several rules with ordered or not-equal comparisons wrongly (GHSA-4q85-33p6-j5g6, fixed in 2.6.1)", ch.Name, a.Name, LibseccompVersion())
+		}
+		if len(rules) > maxRulesPerSyscall {
+			// libseccomp's rule database grows steeply with overlapping
+			// rules of one syscall; beyond this it takes minutes.
+			return nil, unsupported(l.Name(), "%s on %s needs %d libseccomp rules (at most %d)", ch.Name, a.Name, len(rules), maxRulesPerSyscall)
+		}
+		for _, r := range rules {
+			if err := f.AddRuleConditionalExact(nr, r.act, r.conds); err != nil {
+				return nil, fmt.Errorf("libseccomp: %s on %s %v: %w", ch.Name, a.Name, r.conj, err)
 			}
 		}
 	}
 	ok = true
 	return f, nil
+}
+
+// maxRulesPerSyscall bounds the libseccomp rules one syscall's chain may
+// become.
+const maxRulesPerSyscall = 32
+
+type scmpRule struct {
+	act   libseccomp.ScmpAction
+	conds []libseccomp.ScmpCondition
+	conj  Conj
+}
+
+// LibseccompMergesOrdered reports whether the linked libseccomp merges
+// several rules of one syscall with ordered or not-equal comparisons
+// correctly. Releases before 2.6.1 can lose such a comparison or test it
+// on the wrong half of the argument (GHSA-4q85-33p6-j5g6 names 64-bit
+// comparisons; the differential tests found it on 32-bit ABIs and with
+// != too).
+func LibseccompMergesOrdered() bool {
+	a, b, c := libseccomp.GetLibraryVersion()
+	return a > 2 || a == 2 && (b > 6 || b == 6 && c >= 1)
+}
+
+// mergeable reports whether libseccomp before 2.6.1 merges the rules of
+// one syscall correctly: the differential tests found it losing rules or
+// testing the wrong half of an argument once several rules of a syscall
+// use <, <=, >, >= or != (which it builds by inverting >=, >, ==), on
+// 64-bit and 32-bit ABIs alike. Equalities and masked equalities merge.
+func mergeable(rules []scmpRule) bool {
+	for _, r := range rules {
+		for _, at := range r.conj {
+			if at.Op != Eq && at.Op != MaskedEq {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func distinctActions(rules []scmpRule) int {
+	seen := map[libseccomp.ScmpAction]bool{}
+	for _, r := range rules {
+		seen[r.act] = true
+	}
+	return len(seen)
 }
 
 func scmpCondition(at Atom) (libseccomp.ScmpCondition, error) {
@@ -354,6 +431,9 @@ func Chains(p *policy.Policy, env policy.Env, a *arch.Arch) ([]Chain, error) {
 					continue // shadowed by an unconditional rule
 				}
 				d, err := ToDNF(r.When, a, sc.Name)
+				if errors.Is(err, errTooBig) {
+					return nil, unsupported("peer", "%s on %s: %v", sc.Name, a.Name, err)
+				}
 				if err != nil {
 					return nil, fmt.Errorf("%s: %s on %s: %w", r.Pos, sc.Name, a.Name, err)
 				}
