@@ -182,7 +182,7 @@ func TestBrokerOpensAsTheTarget(t *testing.T) {
 	}
 	os.WriteFile(root+"/data/root-only", []byte("R"), 0o600)
 	os.WriteFile(root+"/data/public", []byte("P"), 0o644)
-	tg := startTarget(t, targetSpec{Notify: BrokerSyscalls, UID: 1000, GID: 1000, Umask: 0o027, Scenario: "ops", Ops: []op{
+	tg := startTarget(t, targetSpec{Notify: BrokerSyscalls, UID: 1000, GID: 1000, Umask: 0o027, SetUmask: true, Scenario: "ops", Ops: []op{
 		{Call: "openat", Path: root + "/data/root-only", Read: true},
 		{Call: "openat", Path: root + "/data/public", Read: true},
 		{Call: "openat", Path: root + "/data/new", Flags: unix.O_CREAT | unix.O_WRONLY, Mode: 0o666},
@@ -207,5 +207,38 @@ func TestBrokerOpensAsTheTarget(t *testing.T) {
 	}
 	if st.Uid != 1000 || st.Gid != 1000 || st.Mode&0o777 != 0o640 {
 		t.Errorf("created file: uid %d gid %d mode %o, want 1000 1000 640", st.Uid, st.Gid, st.Mode&0o777)
+	}
+}
+
+// A target umask looser than the supervisor's still gives the mode the
+// kernel would: 0666 under umask 0.
+func TestBrokerCreateUnderLooseUmask(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(root+"/old", []byte("O"), 0o600)
+	tg := startTarget(t, targetSpec{Notify: BrokerSyscalls, Umask: 0, SetUmask: true, Scenario: "ops", Ops: []op{
+		{Call: "openat", Path: root + "/new", Flags: unix.O_CREAT | unix.O_WRONLY, Mode: 0o666},
+		{Call: "openat", Path: root + "/old", Flags: unix.O_CREAT | unix.O_RDONLY, Mode: 0o666, Read: true},
+		{Call: "creat", Path: root + "/c", Mode: 0o646},
+		{Call: "openat", Path: root + "/new", Flags: unix.O_CREAT | unix.O_EXCL | unix.O_WRONLY, Mode: 0o666},
+	}})
+	b, err := NewBroker(FileRules{Rules: []FileRule{{Root: root, Read: true, Write: true, Create: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	_, wait := serveTarget(t, tg, b.Handlers(), Options{})
+	res := tg.wait(t)
+	wait()
+	if res.Ops[0].Errno != 0 || res.Ops[1].Content != "O" || res.Ops[2].Errno != 0 || res.Ops[3].Errno != int(unix.EEXIST) {
+		t.Errorf("results %+v", res.Ops)
+	}
+	for name, want := range map[string]uint32{"new": 0o666, "old": 0o600, "c": 0o646} {
+		var st unix.Stat_t
+		if err := unix.Stat(root+"/"+name, &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode&0o7777 != want {
+			t.Errorf("%s: mode %o, want %o", name, st.Mode&0o7777, want)
+		}
 	}
 }

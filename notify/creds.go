@@ -13,12 +13,12 @@ import (
 // that the kernel's permission checks (fs/namei.c: may_open,
 // inode_permission) see the target, not the privileged supervisor.
 //
-// Credentials and the umask belong to a thread in Linux, and the
-// syscalls below change only the calling thread when made directly
-// (Go's syscall.Setgroups and friends would change every thread of the
-// process). Each worker runs on a locked thread of its own with its own
-// fs_struct (unshare(CLONE_FS)), takes the target's identity for the
-// open and returns to its own afterwards.
+// Credentials belong to a thread in Linux, and the syscalls below change
+// only the calling thread when made directly (Go's syscall.Setgroups and
+// friends would change every thread of the process). Each worker runs on
+// a locked thread, takes the target's identity for the open and returns
+// to its own right after, so the thread is clean again when the worker
+// releases it.
 
 // identity is what the kernel's file permission checks look at.
 type identity struct {
@@ -120,28 +120,99 @@ func (b *Broker) openAs(r *Request, t *threadInfo, dirFD int, path string, how *
 			switched = true
 		}
 	}
+	var fd int
+	var err error
 	if creates {
-		if umask == noUmask {
-			umask = 0o022 // before Linux 4.7 /proc does not say
-		}
-		if w.privateFS {
-			unix.Umask(int(umask))
-		} else {
-			how.Mode &^= uint64(umask)
-		}
-	}
-	fd, err := unix.Openat2(dirFD, path, how)
-	for err == unix.EINTR {
-		fd, err = unix.Openat2(dirFD, path, how)
+		fd, err = openCreating(dirFD, path, how, umask)
+	} else {
+		fd, err = openat2(dirFD, path, how)
 	}
 	if switched {
 		if rerr := w.creds.restore(); rerr != nil {
 			// A worker that cannot return to its own identity must not
-			// serve again; it ends, and its thread with it.
-			panic("notify: a worker could not restore its credentials: " + rerr.Error())
+			// serve again: it stops, and its thread ends with it.
+			w.tainted = true
+			if err == nil {
+				unix.Close(fd)
+			}
+			return -1, &placeError{errno: unix.EPERM, reason: "the worker could not return to its own identity: " + rerr.Error()}
 		}
 	}
 	return fd, err
+}
+
+func openat2(dirFD int, path string, how *unix.OpenHow) (int, error) {
+	for {
+		fd, err := unix.Openat2(dirFD, path, how)
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
+}
+
+// supervisorUmask is the supervisor's own umask, which the kernel
+// applies to every file the broker creates.
+var supervisorUmask = func() uint32 {
+	st, err := readStatus(os.Getpid())
+	if err != nil || st.umask == noUmask {
+		return 0o022
+	}
+	return st.umask
+}()
+
+// openCreating opens with O_CREAT or O_TMPFILE under the target's umask.
+// The umask belongs to the whole supervisor process (all its threads
+// share it), so the broker applies the target's to the mode itself; the
+// kernel then also applies the supervisor's, and where that removed a
+// permission the target's would have left, the broker learns whether it
+// created the file (O_EXCL first) and, if so, sets the mode the target
+// would have got. The file never has more permissions than that mode on
+// the way.
+//
+// A directory with a default ACL makes the kernel ignore the umask; the
+// broker applies the target's umask there too.
+func openCreating(dirFD int, path string, how *unix.OpenHow, umask uint32) (int, error) {
+	if umask == noUmask {
+		umask = 0o022 // before Linux 4.7 /proc does not say
+	}
+	how.Mode &^= uint64(umask)
+	want := uint32(how.Mode) & 0o777
+	if want&supervisorUmask == 0 {
+		return openat2(dirFD, path, how) // the supervisor's umask changes nothing
+	}
+	tmpfile := how.Flags&oTmpfile != 0
+	exclusive := how.Flags&unix.O_EXCL != 0
+	err := error(unix.EAGAIN)
+	for range 8 {
+		try := *how
+		if !tmpfile && !exclusive {
+			try.Flags |= unix.O_EXCL // learn whether the file is new
+		}
+		var fd int
+		fd, err = openat2(dirFD, path, &try)
+		if err == unix.EEXIST && !tmpfile && !exclusive {
+			// It exists: open it as O_CREAT would. If it is gone again
+			// by then, go round.
+			try.Flags &^= unix.O_CREAT | unix.O_EXCL
+			try.Mode = 0
+			fd, err = openat2(dirFD, path, &try)
+			if err == unix.ENOENT {
+				continue
+			}
+			return fd, err
+		}
+		if err != nil {
+			return fd, err
+		}
+		// Created: give it the permission bits the target's umask
+		// leaves, keeping the special bits the kernel decided on.
+		var st unix.Stat_t
+		if unix.Fstat(fd, &st) == nil {
+			unix.Fchmod(fd, st.Mode&0o7000|want)
+		}
+		return fd, nil
+	}
+	return -1, err // a file that keeps appearing and vanishing
 }
 
 // become takes id on the calling thread: groups and ids first, while the

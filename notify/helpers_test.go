@@ -57,8 +57,9 @@ type targetSpec struct {
 	Dir string
 	// PreOpen are opened before the filter; op.Dirfd "pre:N" names them.
 	PreOpen []string
-	// Umask is set before the filter when not zero.
-	Umask int
+	// Umask is set before the filter when SetUmask.
+	Umask    int
+	SetUmask bool
 	// UID and GID, when not zero, are taken (with no supplementary
 	// groups and no capabilities left) before the filter.
 	UID, GID int
@@ -319,7 +320,7 @@ func runTarget(raw string) int {
 		}
 		preOpened = append(preOpened, fd)
 	}
-	if spec.Umask != 0 {
+	if spec.SetUmask {
 		unix.Umask(spec.Umask)
 	}
 	if spec.UID != 0 {

@@ -249,10 +249,10 @@ type worker struct {
 	pollFDs [2]unix.PollFd
 	buf     *recvBuf
 	path    [PathMax]byte
-	// privateFS is true when the worker's thread has its own umask
-	// (unshare(CLONE_FS)), so the file broker may set it per request.
-	privateFS bool
-	creds     *threadCreds
+	creds   *threadCreds
+	// tainted is set when the thread could not be returned to the
+	// supervisor's identity: the worker stops and its thread ends.
+	tainted bool
 }
 
 // work is one worker. Workers take turns at receiving (leader and
@@ -265,14 +265,20 @@ type worker struct {
 // common case one thread runs receive, handle, answer, receive as a C
 // loop would, with no hand-off between threads at all.
 //
-// Each worker keeps its OS thread for life: the file broker gives the
-// thread its own umask and credentials to open files as the target
-// would, and a thread so changed must never run other goroutines. When
-// the goroutine ends locked, the Go runtime ends the thread with it.
+// Each worker keeps its OS thread while it serves: the file broker gives
+// the thread the target's credentials for an open, and returns it to its
+// own right after. The thread goes back to the Go runtime when the worker
+// ends, unless that failed: a goroutine that ends locked ends its thread
+// with it. (Ending threads is not harmless: a child started with
+// Pdeathsig from a thread is killed when that thread ends.)
 func (s *Supervisor) work(ctx context.Context) {
 	runtime.LockOSThread()
 	w := &worker{buf: newRecvBuf(s.sizes.notif)}
-	w.privateFS = unix.Unshare(unix.CLONE_FS) == nil
+	defer func() {
+		if !w.tainted {
+			runtime.UnlockOSThread()
+		}
+	}()
 	for {
 		select {
 		case <-s.stopped:
@@ -280,6 +286,11 @@ func (s *Supervisor) work(ctx context.Context) {
 		case <-s.lead:
 		}
 		for {
+			if err := ctx.Err(); err != nil {
+				// Cancelled: stop before receiving another request
+				// (the watcher of ctx may not have run yet).
+				s.halt(err)
+			}
 			n, err := s.receive(w)
 			if err != nil {
 				s.lead <- struct{}{}
@@ -296,6 +307,13 @@ func (s *Supervisor) work(ctx context.Context) {
 				}
 			}
 			s.handle(ctx, w, n)
+			if w.tainted {
+				if s.phase.CompareAndSwap(gen<<2|phaseHandling, gen<<2|phasePassed) {
+					s.lead <- struct{}{}
+				}
+				s.logf("notify: a worker stops: its thread could not return to the supervisor's identity")
+				return
+			}
 			if !s.phase.CompareAndSwap(gen<<2|phaseHandling, gen<<2|phaseIdle) {
 				break // the watchdog passed the lead on: follow
 			}
