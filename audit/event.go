@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/syscage/syscage/arch"
-	"github.com/syscage/syscage/bpf"
+	"github.com/syscage/syscage/policy"
 )
 
 // Event is a denied, refused, logged or killed syscall in the structured
@@ -86,28 +86,10 @@ func abiOf(auditArch uint32, nr int64) *arch.Arch {
 
 // ActionName renders a filter return value in the native policy syntax:
 // kill_process, kill_thread, trap, errno(1), notify, trace(3), log, allow.
+// An action the kernel does not define reads as kill_process, as the
+// kernel treats it.
 func ActionName(code uint32) string {
-	data := code & bpf.RetData
-	switch bpf.ActionOf(code) {
-	case bpf.RetKillProcess:
-		return "kill_process"
-	case bpf.RetKillThread:
-		return "kill_thread"
-	case bpf.RetTrap:
-		if data != 0 {
-			return fmt.Sprintf("trap(%d)", data)
-		}
-		return "trap"
-	case bpf.RetErrno:
-		return fmt.Sprintf("errno(%d)", data)
-	case bpf.RetUserNotif:
-		return "notify"
-	case bpf.RetTrace:
-		return fmt.Sprintf("trace(%d)", data)
-	case bpf.RetLog:
-		return "log"
-	}
-	return "allow"
+	return policy.ActionOfRet(code, nil).String()
 }
 
 // Event converts a kernel record into an Event with names resolved.

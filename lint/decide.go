@@ -56,30 +56,7 @@ func allows(ret uint32) bool {
 // retText renders a return value in the native policy syntax, with the
 // errno named on a.
 func retText(ret uint32, a *arch.Arch) string {
-	data := ret & bpf.RetData
-	switch bpf.ActionOf(ret) {
-	case bpf.RetKillProcess:
-		return "kill_process"
-	case bpf.RetKillThread:
-		return "kill_thread"
-	case bpf.RetTrap:
-		if data != 0 {
-			return fmt.Sprintf("trap(%d)", data)
-		}
-		return "trap"
-	case bpf.RetErrno:
-		if n, ok := a.ErrnoName(int(data)); ok {
-			return "errno(" + n + ")"
-		}
-		return fmt.Sprintf("errno(%d)", data)
-	case bpf.RetUserNotif:
-		return "notify"
-	case bpf.RetTrace:
-		return fmt.Sprintf("trace(%d)", data)
-	case bpf.RetLog:
-		return "log"
-	}
-	return "allow"
+	return policy.ActionOfRet(ret, a).String()
 }
 
 // site is a place findings about several syscalls and architectures

@@ -368,3 +368,34 @@ func versionParts(v string) []uint64 {
 	}
 	return out
 }
+
+// ActionOfRet is the inverse of Ret: the action a filter return value
+// stands for, as the kernel acts on it (an action it does not define
+// behaves as kill_process). The errno is named from a's table when a is
+// not nil.
+func ActionOfRet(ret uint32, a *arch.Arch) Action {
+	data := uint16(ret & bpf.RetData)
+	switch bpf.ActionOf(ret) {
+	case bpf.RetKillProcess:
+		return ActKillProcess
+	case bpf.RetKillThread:
+		return ActKillThread
+	case bpf.RetTrap:
+		return Action{Kind: Trap, Data: data}
+	case bpf.RetErrno:
+		act := Action{Kind: Errno, Data: data}
+		if a != nil {
+			if name, ok := a.ErrnoName(int(data)); ok {
+				act.ErrnoName = name
+			}
+		}
+		return act
+	case bpf.RetUserNotif:
+		return ActNotify
+	case bpf.RetTrace:
+		return Action{Kind: Trace, Data: data}
+	case bpf.RetLog:
+		return ActLog
+	}
+	return ActAllow
+}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/syscage/syscage/arch"
 	"github.com/syscage/syscage/bpf"
 )
 
@@ -170,5 +171,35 @@ func TestValidate(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("errors lack %q:\n%v", want, err)
 		}
+	}
+}
+
+func TestActionOfRetInvertsRet(t *testing.T) {
+	x86, _ := arch.ByName("x86_64")
+	mips, _ := arch.ByName("mips")
+	acts := []Action{ActKillProcess, ActKillThread, {Kind: Trap}, {Kind: Trap, Data: 7},
+		{Kind: Errno, Data: 1, ErrnoName: "EPERM"}, {Kind: Errno, Data: 38, ErrnoName: "ENOSYS"}, {Kind: Errno, Data: 4095},
+		ActNotify, {Kind: Trace, Data: 3}, ActLog, ActAllow}
+	for _, a := range []*arch.Arch{x86, mips} {
+		for _, act := range acts {
+			ret, err := act.Ret(a)
+			if err != nil {
+				t.Fatalf("%s on %s: %v", act, a, err)
+			}
+			back := ActionOfRet(ret, a)
+			again, err := back.Ret(a)
+			if err != nil || again != ret {
+				t.Errorf("%s on %s: ret %#x reads back as %s, which is %#x (%v)", act, a, ret, back, again, err)
+			}
+		}
+	}
+	if got := ActionOfRet(0x00050026, x86).String(); got != "errno(ENOSYS)" {
+		t.Errorf("errno 38 on x86_64 = %s", got)
+	}
+	if got := ActionOfRet(0x00050026, nil).String(); got != "errno(38)" {
+		t.Errorf("errno 38 without an arch = %s", got)
+	}
+	if got := ActionOfRet(0x12340000, x86); got.Kind != KillProcess {
+		t.Errorf("an undefined action reads as %s, want kill_process (the kernel's treatment)", got)
 	}
 }
