@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/syscage/syscage/bpf"
 	"github.com/syscage/syscage/policy"
 	"github.com/syscage/syscage/policy/profiles"
+	"github.com/syscage/syscage/record"
 	"github.com/syscage/syscage/sandbox"
 	"github.com/syscage/syscage/seccomp"
 )
@@ -69,7 +71,7 @@ cannot be executed, 127 when it does not exist. See docs/run.md.`,
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, args []string) error { return runRun(o, args) },
+		RunE: func(cmd *cobra.Command, args []string) error { return runRun(o, args, cmd.ErrOrStderr()) },
 	}
 	f := cmd.Flags()
 	f.SetInterspersed(false)
@@ -114,7 +116,7 @@ func loadProfile(name string) (*policy.Policy, string, error) {
 	return p, "the profile " + name, nil
 }
 
-func runRun(o *runOptions, args []string) error {
+func runRun(o *runOptions, args []string, stderr io.Writer) error {
 	p, what, err := loadProfile(o.profile)
 	if err != nil {
 		return err
@@ -158,12 +160,33 @@ func runRun(o *runOptions, args []string) error {
 	if o.logFilter {
 		c.Flags |= seccomp.FlagLog
 	}
-	ex, err := c.Run()
-	if err != nil {
+	// Complain mode reports what the profile would have denied, from the
+	// kernel's audit records of the program's process tree; the watch
+	// opens before the start so that no record of the program is missed.
+	var watch *record.ComplainWatch
+	if o.complain {
+		if watch, err = record.WatchComplaints(); err != nil {
+			fmt.Fprintf(stderr, "syscage: warning: complain mode cannot report what the profile would deny (%v); the kernel's audit log (ausearch -m SECCOMP, or dmesg) still has it\n", err)
+		}
+	}
+	if err := c.Start(); err != nil {
+		if watch != nil {
+			watch.Stop()
+		}
 		return startFailure(err)
 	}
+	if watch != nil {
+		watch.Track(c.Pid())
+	}
+	ex, err := c.Wait()
+	if err != nil {
+		return &exitError{exitInternal, err}
+	}
 	if ex.Seccomp {
-		fmt.Fprintln(os.Stderr, "syscage:", killMessage(ex, p, what))
+		fmt.Fprintln(stderr, "syscage:", killMessage(ex, p, what))
+	}
+	if watch != nil {
+		watch.Stop().Write(stderr)
 	}
 	return silentExit(ex.Code)
 }

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/syscage/syscage/internal/testenv"
 	"github.com/syscage/syscage/seccomp"
@@ -114,3 +118,54 @@ func TestCapSet(t *testing.T) {
 }
 
 const sandboxDefault = "CAP_CHOWN,CAP_DAC_OVERRIDE,CAP_FOWNER,CAP_FSETID,CAP_KILL,CAP_SETGID,CAP_SETUID,CAP_SETPCAP,CAP_NET_BIND_SERVICE,CAP_NET_RAW,CAP_SYS_CHROOT,CAP_MKNOD,CAP_AUDIT_WRITE,CAP_SETFCAP"
+
+// TestRunComplain runs a program whose syscall the profile kills, in
+// complain mode: the program must succeed and the report on stderr must
+// name the syscall.
+func TestRunComplain(t *testing.T) {
+	if err := seccomp.ProbeFlags(0); err != nil {
+		testenv.Unavailable(t, "seccomp filters unavailable: %v", err)
+	}
+	testenv.NeedRoot(t) // the kernel log is read from /dev/kmsg
+	if logged, err := seccomp.ReadActionsLogged(); err != nil || !slices.Contains(logged, "log") {
+		testenv.Unavailable(t, "the kernel does not log the log action (actions_logged %v, %v)", logged, err)
+	}
+	profile := writeTemp(t, "kill-getppid.policy", []byte("default allow\nkill_process getppid\n"))
+	// The shell asks for its parent's pid ($PPID) when it starts.
+	args := []string{"run", "--profile", profile, "--complain", "--", "sh", "-c", "exit 0"}
+	// printk's rate limit (shared with the whole machine) may drop the
+	// record: try again after a pause when the report says so.
+	for attempt := 0; ; attempt++ {
+		code, stderr, err := runCLIStderr(t, args...)
+		if code != 0 {
+			t.Fatalf("exit %d (%v), want 0: complain mode must not kill\n%s", code, err, stderr)
+		}
+		if strings.Contains(stderr, "getppid") && strings.Contains(stderr, "would have denied") {
+			return
+		}
+		if !strings.Contains(stderr, "WARNING: the kernel dropped") || attempt == 3 {
+			t.Fatalf("the report does not name getppid:\n%s", stderr)
+		}
+		time.Sleep(2 * time.Second)
+	}
+}
+
+// runCLIStderr runs the CLI in-process and returns its exit code and what
+// it wrote to its error stream.
+func runCLIStderr(t *testing.T, args ...string) (int, string, error) {
+	t.Helper()
+	root := newRoot()
+	var errOut bytes.Buffer
+	root.SetErr(&errOut)
+	root.SetArgs(args)
+	err := root.Execute()
+	code := exitOK
+	if err != nil {
+		code = exitUsage
+		var ee *exitError
+		if errors.As(err, &ee) {
+			code = ee.code
+		}
+	}
+	return code, errOut.String(), err
+}
