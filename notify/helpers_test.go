@@ -536,8 +536,9 @@ func runThreads(spec targetSpec, res *targetResult) {
 				if spec.Scenario == "threads" {
 					n, err := unix.Pread(int(r), buf, 0)
 					if err != nil || !bytes.Equal(buf[:n], want) {
+						link, _ := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", r))
 						mu.Lock()
-						res.Bad = append(res.Bad, fmt.Sprintf("thread %d: fd %d for %s holds %q (%v)", i, r, file, buf[:max(n, 0)], err))
+						res.Bad = append(res.Bad, fmt.Sprintf("thread %d: fd %d for %s holds %q (%v), is %s", i, r, file, buf[:max(n, 0)], err, link))
 						mu.Unlock()
 					}
 				}
