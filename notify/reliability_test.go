@@ -421,3 +421,48 @@ func TestServeCancelled(t *testing.T) {
 		t.Errorf("results %+v", res.Ops)
 	}
 }
+
+// Signals to the supervisor's threads while they answer with a
+// descriptor must not cost the target its answer. An ADDFD with SEND
+// interrupted before the target took the descriptor leaves the
+// notification answered with 0 (kernel/seccomp.c: seccomp_notify_addfd
+// marks it replied before it waits), so the supervisor blocks signals
+// around it.
+func TestSignalsToSupervisor(t *testing.T) {
+	dir := t.TempDir()
+	files := distinctFiles(t, dir, 4)
+	tg := startTarget(t, targetSpec{Notify: BrokerSyscalls, Scenario: "threads", Threads: 4, Iter: 500, Files: files})
+	b, err := NewBroker(FileRules{Rules: []FileRule{{Root: dir, Read: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		pid := os.Getpid()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			ents, _ := os.ReadDir("/proc/self/task")
+			for _, e := range ents {
+				var tid int
+				fmt.Sscan(e.Name(), &tid)
+				unix.Tgkill(pid, tid, unix.SIGURG)
+			}
+		}
+	}()
+	_, wait := serveTarget(t, tg, b.Handlers(), Options{})
+	res := tg.wait(t)
+	close(stop)
+	wg.Wait()
+	wait()
+	if len(res.Bad) > 0 || res.Done != 2000 {
+		t.Fatalf("%d opens done, %d bad, first: %v", res.Done, len(res.Bad), res.Bad[:min(len(res.Bad), 3)])
+	}
+}

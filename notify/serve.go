@@ -503,7 +503,21 @@ func (s *Supervisor) respond(r *Request, resp Response) {
 		if resp.CloseOnExec {
 			flags = unix.O_CLOEXEC
 		}
+		// A signal to this thread while the ioctl waits for the target to
+		// take the descriptor would cost the target its answer: the
+		// kernel marks the notification replied before it waits, and an
+		// interrupted ADDFD takes its request back, so the target wakes
+		// to a reply of 0, a descriptor it never got (kernel/seccomp.c:
+		// seccomp_notify_addfd with SECCOMP_ADDFD_FLAG_SEND). The Go
+		// runtime signals its threads at any time; block every signal
+		// for the ioctl (the worker's thread is locked).
+		var all, old unix.Sigset_t
+		for i := range all.Val {
+			all.Val[i] = ^uint64(0)
+		}
+		unix.PthreadSigmask(unix.SIG_BLOCK, &all, &old)
 		_, e = addFD(s.fd, notifAddFD{ID: r.ID, Flags: addFDSend, SrcFD: uint32(resp.FD), NewFDFlags: flags})
+		unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
 		unix.Close(resp.FD)
 		if e != 0 && e != unix.ENOENT {
 			// Installing failed in the target (EMFILE, say): the
