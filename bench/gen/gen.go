@@ -391,3 +391,34 @@ func RandomArgs(r *rand.Rand) [6]uint64 {
 	}
 	return v
 }
+
+// Large generates a policy naming every syscall of the architecture that
+// keep accepts: about half allowed outright, a fifth allowed for a set of
+// values of their first argument, a tenth refused with EACCES, the rest
+// left to the default (EPERM). Every peer can express it.
+func Large(r *rand.Rand, a *arch.Arch, keep func(string, *arch.Arch) bool) *policy.Policy {
+	eperm := policy.Action{Kind: policy.Errno, Data: 1, ErrnoName: "EPERM"}
+	p := &policy.Policy{Arches: []string{a.Name}, Default: eperm, Unknown: eperm, BadArch: policy.ActKillProcess}
+	var allow, eacces []policy.Target
+	for _, name := range a.SyscallNames() {
+		if keep != nil && !keep(name, a) {
+			continue
+		}
+		switch x := r.IntN(10); {
+		case x < 5:
+			allow = append(allow, policy.Target{Name: name})
+		case x < 7:
+			c := &policy.Cmp{Arg: 0, Op: policy.OpIn}
+			for range 1 + r.IntN(4) {
+				c.Values = append(c.Values, num(uint64(r.IntN(64))))
+			}
+			p.Rules = append(p.Rules, &policy.Rule{Syscalls: []policy.Target{{Name: name}}, When: c, Action: policy.ActAllow})
+		case x < 8:
+			eacces = append(eacces, policy.Target{Name: name})
+		}
+	}
+	p.Rules = append(p.Rules,
+		&policy.Rule{Syscalls: allow, Action: policy.ActAllow},
+		&policy.Rule{Syscalls: eacces, Action: policy.Action{Kind: policy.Errno, Data: 13, ErrnoName: "EACCES"}})
+	return p
+}
