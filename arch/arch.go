@@ -24,6 +24,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/syscage/syscage/internal/suggest"
 )
@@ -55,10 +56,35 @@ type Arch struct {
 	// this package returns already includes it.
 	NrBase uint32
 
-	auditName string         // "ARCH_X86_64": the audit.h name without AUDIT_
-	table     []Syscall      // sorted by number
-	byName    map[string]int // name -> number
-	byNr      map[int]string // number -> name
+	auditName string // "ARCH_X86_64": the audit.h name without AUDIT_
+	index     *index // the syscall table, built on first use
+}
+
+// index holds an architecture's syscall table and lookup maps. They are
+// built on first use rather than at package initialisation: every start
+// of a program importing the package would otherwise pay for the tables
+// of all fourteen architectures (5,000 entries, 11,000 map insertions,
+// most of a millisecond) though it mostly needs one or two.
+type index struct {
+	once   sync.Once
+	table  []Syscall      // sorted by number
+	byName map[string]int // name -> number
+	byNr   map[int]string // number -> name
+}
+
+// maps returns a's table and lookup maps, building them the first time.
+func (a *Arch) maps() *index {
+	x := a.index
+	x.once.Do(func() {
+		x.table = newSyscallTable(a.Name)
+		x.byName = make(map[string]int, len(x.table))
+		x.byNr = make(map[int]string, len(x.table))
+		for _, s := range x.table {
+			x.byName[s.Name] = s.Nr
+			x.byNr[s.Nr] = s.Name
+		}
+	})
+	return x
 }
 
 // Syscall is one entry of a syscall table.
@@ -98,13 +124,7 @@ var lookup = map[string]*Arch{}
 
 func init() {
 	for _, a := range all {
-		a.table = syscallTables[a.Name]
-		a.byName = make(map[string]int, len(a.table))
-		a.byNr = make(map[int]string, len(a.table))
-		for _, s := range a.table {
-			a.byName[s.Name] = s.Nr
-			a.byNr[s.Nr] = s.Name
-		}
+		a.index = &index{}
 		lookup[strings.ToLower(a.Name)] = a
 		for _, al := range a.Aliases {
 			lookup[strings.ToLower(al)] = a
@@ -183,25 +203,26 @@ func (a *Arch) AuditArchName() string { return a.auditName }
 
 // Lookup returns the number of the named syscall as the filter sees it.
 func (a *Arch) Lookup(name string) (nr int, ok bool) {
-	nr, ok = a.byName[name]
+	nr, ok = a.maps().byName[name]
 	return nr, ok
 }
 
 // SyscallName names syscall number nr (NrBase included).
 func (a *Arch) SyscallName(nr int) (string, bool) {
-	s, ok := a.byNr[nr]
+	s, ok := a.maps().byNr[nr]
 	return s, ok
 }
 
 // Syscalls returns the table sorted by number. The slice is fresh.
 func (a *Arch) Syscalls() []Syscall {
-	return append([]Syscall(nil), a.table...)
+	return append([]Syscall(nil), a.maps().table...)
 }
 
 // SyscallNames returns the syscall names in alphabetical order.
 func (a *Arch) SyscallNames() []string {
-	out := make([]string, len(a.table))
-	for i, s := range a.table {
+	table := a.maps().table
+	out := make([]string, len(table))
+	for i, s := range table {
 		out[i] = s.Name
 	}
 	sort.Strings(out)
@@ -210,10 +231,11 @@ func (a *Arch) SyscallNames() []string {
 
 // MaxNr returns the highest syscall number of the table.
 func (a *Arch) MaxNr() int {
-	if len(a.table) == 0 {
+	table := a.maps().table
+	if len(table) == 0 {
 		return -1
 	}
-	return a.table[len(a.table)-1].Nr
+	return table[len(table)-1].Nr
 }
 
 // Resolve reads a syscall name or number (decimal, or 0x hex, as the filter
@@ -233,10 +255,10 @@ func (a *Arch) Resolve(nameOrNumber string) (Syscall, error) {
 		name, _ := a.SyscallName(int(v))
 		return Syscall{Name: name, Nr: int(v)}, nil
 	}
-	if nr, ok := a.byName[s]; ok {
+	if nr, ok := a.maps().byName[s]; ok {
 		return Syscall{Name: s, Nr: nr}, nil
 	}
-	if nr, ok := a.byName[strings.ToLower(s)]; ok {
+	if nr, ok := a.maps().byName[strings.ToLower(s)]; ok {
 		return Syscall{Name: strings.ToLower(s), Nr: nr}, nil
 	}
 	hint := ""
@@ -263,7 +285,7 @@ func allSyscallNames() []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, a := range all {
-		for _, s := range a.table {
+		for _, s := range a.maps().table {
 			if !seen[s.Name] {
 				seen[s.Name] = true
 				out = append(out, s.Name)
@@ -279,7 +301,7 @@ func allSyscallNames() []string {
 func (a *Arch) definedElsewhere(name string) []string {
 	var out []string
 	for _, b := range all {
-		if _, ok := b.byName[strings.ToLower(name)]; ok && b != a {
+		if _, ok := b.maps().byName[strings.ToLower(name)]; ok && b != a {
 			out = append(out, b.Name)
 		}
 	}

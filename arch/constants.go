@@ -3,6 +3,22 @@ package arch
 import (
 	"sort"
 	"strings"
+	"sync"
+)
+
+// The generated maps (zconstants.go), built on first use: as map
+// literals at package level they would be built at every start of every
+// program that imports the package.
+var (
+	commonConstants  = sync.OnceValue(newCommonConstants)
+	archConstants    = sync.OnceValue(newArchConstants)
+	absentConstants  = sync.OnceValue(newAbsentConstants)
+	commonErrnos     = sync.OnceValue(newCommonErrnos)
+	archErrnos       = sync.OnceValue(newArchErrnos)
+	absentErrnos     = sync.OnceValue(newAbsentErrnos)
+	commonErrnoNames = sync.OnceValue(newCommonErrnoNames)
+	archErrnoNames   = sync.OnceValue(newArchErrnoNames)
+	absentErrnoNames = sync.OnceValue(newAbsentErrnoNames)
 )
 
 // extraConstants are argument values x/sys does not carry, the same on
@@ -82,10 +98,10 @@ var extraConstants = map[string]uint64{
 // of a long or pointer (FS_IOC_GETFLAGS is _IOR('f', 1, long)): x32
 // programs compute those with 4-byte longs.
 func (a *Arch) Constant(name string) (uint64, bool) {
-	if v, ok := archConstants[a.Name][name]; ok {
+	if v, ok := archConstants()[a.Name][name]; ok {
 		return v, true
 	}
-	if v, ok := commonConstants[name]; ok && !absentConstants[a.Name][name] {
+	if v, ok := commonConstants()[name]; ok && !absentConstants()[a.Name][name] {
 		return v, true
 	}
 	if v, ok := extraConstants[name]; ok {
@@ -107,23 +123,23 @@ func (a *Arch) ConstantNames(prefix string) []string {
 			seen[n] = true
 		}
 	}
-	for n := range commonConstants {
-		if !absentConstants[a.Name][n] {
+	for n := range commonConstants() {
+		if !absentConstants()[a.Name][n] {
 			add(n)
 		}
 	}
-	for n := range archConstants[a.Name] {
+	for n := range archConstants()[a.Name] {
 		add(n)
 	}
 	for n := range extraConstants {
 		add(n)
 	}
-	for n := range commonErrnos {
-		if !absentErrnos[a.Name][n] {
+	for n := range commonErrnos() {
+		if !absentErrnos()[a.Name][n] {
 			add(n)
 		}
 	}
-	for n := range archErrnos[a.Name] {
+	for n := range archErrnos()[a.Name] {
 		add(n)
 	}
 	out := make([]string, 0, len(seen))
@@ -137,10 +153,10 @@ func (a *Arch) ConstantNames(prefix string) []string {
 // Errno returns the number of an errno name on this architecture: EPERM is
 // 1 everywhere, but ENOSYS is 38 on most architectures and 89 on mips.
 func (a *Arch) Errno(name string) (int, bool) {
-	if v, ok := archErrnos[a.Name][name]; ok {
+	if v, ok := archErrnos()[a.Name][name]; ok {
 		return v, true
 	}
-	if v, ok := commonErrnos[name]; ok && !absentErrnos[a.Name][name] {
+	if v, ok := commonErrnos()[name]; ok && !absentErrnos()[a.Name][name] {
 		return v, true
 	}
 	return 0, false
@@ -149,10 +165,10 @@ func (a *Arch) Errno(name string) (int, bool) {
 // ErrnoName names errno number n on this architecture, choosing one name
 // where several share the number (EAGAIN, not EWOULDBLOCK).
 func (a *Arch) ErrnoName(n int) (string, bool) {
-	if s, ok := archErrnoNames[a.Name][n]; ok {
+	if s, ok := archErrnoNames()[a.Name][n]; ok {
 		return s, true
 	}
-	if s, ok := commonErrnoNames[n]; ok && !absentErrnoNames[a.Name][n] {
+	if s, ok := commonErrnoNames()[n]; ok && !absentErrnoNames()[a.Name][n] {
 		return s, true
 	}
 	return "", false

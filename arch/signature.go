@@ -1,6 +1,9 @@
 package arch
 
-import "fmt"
+import (
+	"fmt"
+	"sync"
+)
 
 // Kind says how a seccomp filter must compare a syscall argument. The
 // kernel hands every argument to the filter as a 64-bit word
@@ -66,13 +69,17 @@ func (s Signature) String() string {
 	return string(append(b, ')'))
 }
 
+// signatures is the generated table (zsignatures.go), built on first use
+// rather than at every start of every program importing the package.
+var signatures = sync.OnceValue(newSignatures)
+
 // SignatureOf returns the argument signature of a syscall by name, as the
 // kernel declares it for 64-bit architectures. Most prototypes are the
 // same on every architecture; (*Arch).Signature applies the exceptions.
 // The table comes from the tracefs events of an x86_64 kernel
 // (zsignatures.go) plus the hand-written entries in signature_extra.go.
 func SignatureOf(name string) (Signature, bool) {
-	if args, ok := signatures[name]; ok {
+	if args, ok := signatures()[name]; ok {
 		return Signature{Name: name, Args: args}, true
 	}
 	if args, ok := extraSignatures[name]; ok {
@@ -112,7 +119,7 @@ var cloneBackwards = map[string]int{
 //
 // ok is false when no signature is known; compare such arguments in full.
 func (a *Arch) Signature(name string) (Signature, bool) {
-	if _, ok := a.byName[name]; !ok {
+	if _, ok := a.maps().byName[name]; !ok {
 		return Signature{}, false
 	}
 	if name == "mmap" && (a.Name == "i386" || a.Name == "s390x") {

@@ -101,7 +101,7 @@ func TestEveryNativeSyscallHasASignature(t *testing.T) {
 
 func allParams() []Param {
 	var out []Param
-	for _, m := range []map[string][]Param{signatures, extraSignatures} {
+	for _, m := range []map[string][]Param{signatures(), extraSignatures} {
 		for _, args := range m {
 			out = append(out, args...)
 		}
@@ -170,7 +170,7 @@ func TestSignaturesMatchRunningKernel(t *testing.T) {
 		if r, ok := rename[event]; ok {
 			event = r
 		}
-		want, ok := signatures[event]
+		want, ok := signatures()[event]
 		if !ok {
 			continue
 		}

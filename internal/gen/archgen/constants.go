@@ -240,33 +240,33 @@ func renderConstants(all map[string]archConsts) []byte {
 	b.WriteString("package arch\n\n")
 
 	cv, ov, av := split(values)
-	b.WriteString("// commonConstants hold the value most architectures give each argument\n// constant; negative values are sign-extended to 64 bits.\n")
+	b.WriteString("// newCommonConstants returns the value most architectures give each\n// argument constant; negative values are sign-extended to 64 bits.\n")
 	writeMap(&b, "commonConstants", "map[string]uint64", cv, hexU)
-	b.WriteString("// archConstants are the values that differ from commonConstants, and\n// the constants only a few architectures define.\n")
+	b.WriteString("// newArchConstants returns the values that differ from the common ones,\n// and the constants only a few architectures define.\n")
 	writeNested(&b, "archConstants", "map[string]map[string]uint64", ov, hexU)
-	b.WriteString("// absentConstants are the commonConstants an architecture lacks.\n")
+	b.WriteString("// newAbsentConstants returns the common constants each architecture lacks.\n")
 	writeAbsent(&b, "absentConstants", "map[string]map[string]bool", av)
 
 	ce, oe, ae := split(errnos)
-	b.WriteString("// commonErrnos are the errno values of include/uapi/asm-generic/errno*.h,\n// which most architectures use.\n")
+	b.WriteString("// newCommonErrnos returns the errno values of\n// include/uapi/asm-generic/errno*.h, which most architectures use.\n")
 	writeMap(&b, "commonErrnos", "map[string]int", ce, dec)
-	b.WriteString("// archErrnos are the errno values particular to some architectures\n// (mips numbers its own: arch/mips/include/uapi/asm/errno.h).\n")
+	b.WriteString("// newArchErrnos returns the errno values particular to some architectures\n// (mips numbers its own: arch/mips/include/uapi/asm/errno.h).\n")
 	writeNested(&b, "archErrnos", "map[string]map[string]int", oe, dec)
-	b.WriteString("// absentErrnos are the commonErrnos an architecture lacks.\n")
+	b.WriteString("// newAbsentErrnos returns the common errnos each architecture lacks.\n")
 	writeAbsent(&b, "absentErrnos", "map[string]map[string]bool", ae)
 
 	cn, on, an := split(names)
-	b.WriteString("// commonErrnoNames name errno numbers as most architectures do.\n")
+	b.WriteString("// newCommonErrnoNames names errno numbers as most architectures do.\n")
 	writeMap(&b, "commonErrnoNames", "map[int]string", cn, quote)
-	b.WriteString("// archErrnoNames name errno numbers where an architecture differs.\n")
+	b.WriteString("// newArchErrnoNames names errno numbers where an architecture differs.\n")
 	writeNested(&b, "archErrnoNames", "map[string]map[int]string", on, quote)
-	b.WriteString("// absentErrnoNames are the commonErrnoNames numbers an architecture lacks.\n")
+	b.WriteString("// newAbsentErrnoNames returns the common errno numbers each architecture\n// lacks.\n")
 	writeAbsent(&b, "absentErrnoNames", "map[string]map[int]bool", an)
 	return b.Bytes()
 }
 
 func writeAbsent[K int64 | string](b *bytes.Buffer, name, typ string, m map[string][]K) {
-	fmt.Fprintf(b, "var %s = %s{\n", name, typ)
+	openFunc(b, name, typ)
 	for _, t := range targets {
 		if len(m[t.name]) == 0 {
 			continue
@@ -280,7 +280,14 @@ func writeAbsent[K int64 | string](b *bytes.Buffer, name, typ string, m map[stri
 		}
 		b.WriteString("},\n")
 	}
-	b.WriteString("}\n\n")
+	b.WriteString("}\n}\n\n")
+}
+
+// openFunc starts a function that returns a map literal: package arch
+// builds its maps on first use (sync.OnceValue), not at package
+// initialisation, which every program importing it would pay for.
+func openFunc(b *bytes.Buffer, name, typ string) {
+	fmt.Fprintf(b, "func new%s%s() %s {\nreturn %s{\n", strings.ToUpper(name[:1]), name[1:], typ, typ)
 }
 
 func hexU(v uint64) string { return fmt.Sprintf("%#x", v) }
@@ -309,15 +316,15 @@ func key[K int64 | string](k K) string {
 }
 
 func writeMap[K int64 | string, V any](b *bytes.Buffer, name, typ string, m map[K]V, f func(V) string) {
-	fmt.Fprintf(b, "var %s = %s{\n", name, typ)
+	openFunc(b, name, typ)
 	for _, k := range sortedKeys(m) {
 		fmt.Fprintf(b, "%s: %s,\n", key(k), f(m[k]))
 	}
-	b.WriteString("}\n\n")
+	b.WriteString("}\n}\n\n")
 }
 
 func writeNested[K int64 | string, V any](b *bytes.Buffer, name, typ string, m map[string]map[K]V, f func(V) string) {
-	fmt.Fprintf(b, "var %s = %s{\n", name, typ)
+	openFunc(b, name, typ)
 	for _, t := range targets {
 		inner := m[t.name]
 		if len(inner) == 0 {
@@ -329,5 +336,5 @@ func writeNested[K int64 | string, V any](b *bytes.Buffer, name, typ string, m m
 		}
 		b.WriteString("},\n")
 	}
-	b.WriteString("}\n\n")
+	b.WriteString("}\n}\n\n")
 }

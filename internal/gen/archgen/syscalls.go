@@ -109,17 +109,20 @@ func checkTable(arch string, tab []entry) error {
 func renderSyscalls(tables map[string][]entry) []byte {
 	var b bytes.Buffer
 	b.WriteString("package arch\n\n")
-	b.WriteString("// syscallTables holds each architecture's syscalls sorted by number,\n")
-	b.WriteString("// numbers as a seccomp filter sees them (NrBase included).\n")
-	b.WriteString("var syscallTables = map[string][]Syscall{\n")
+	// A function rather than a package-level map literal, whose slices
+	// every program importing package arch would allocate at its start:
+	// the package builds an architecture's table on first use.
+	b.WriteString("// newSyscallTable returns the syscalls of the named architecture sorted\n")
+	b.WriteString("// by number, numbers as a seccomp filter sees them (NrBase included).\n")
+	b.WriteString("func newSyscallTable(arch string) []Syscall {\nswitch arch {\n")
 	for _, t := range targets {
-		fmt.Fprintf(&b, "%q: {\n", t.name)
+		fmt.Fprintf(&b, "case %q:\nreturn []Syscall{\n", t.name)
 		for _, e := range tables[t.name] {
 			fmt.Fprintf(&b, "{%q, %#x},\n", e.name, e.nr)
 		}
-		b.WriteString("},\n")
+		b.WriteString("}\n")
 	}
-	b.WriteString("}\n")
+	b.WriteString("}\nreturn nil\n}\n")
 	return b.Bytes()
 }
 
