@@ -143,7 +143,6 @@ type rootSet struct {
 	once sync.Once
 	root int   // the target's root directory (O_PATH)
 	fds  []int // per rule, -1 where the root does not exist
-	errs []error
 	// prefix is the target root's path as the supervisor sees it, for
 	// turning /proc/TID/cwd links into the target's view.
 	prefix string
