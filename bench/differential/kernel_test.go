@@ -93,8 +93,14 @@ func probeChild(path string) error {
 	}
 	for i, pr := range probes {
 		a := pr.Args
-		_, _, e := syscall.RawSyscall6(uintptr(pr.Nr), uintptr(a[0]), uintptr(a[1]), uintptr(a[2]), uintptr(a[3]), uintptr(a[4]), uintptr(a[5]))
-		binary.LittleEndian.PutUint32(out[4*i:], uint32(e))
+		r1, _, errno := syscall.RawSyscall6(uintptr(pr.Nr), uintptr(a[0]), uintptr(a[1]), uintptr(a[2]), uintptr(a[3]), uintptr(a[4]), uintptr(a[5]))
+		// The kernel returns -errno for errno up to MAX_ERRNO (4095);
+		// Go's syscall entry leaves -4095 itself in r1 as a result.
+		e := uint32(errno)
+		if v := int64(r1); e == 0 && v < 0 && v >= -4095 {
+			e = uint32(-v)
+		}
+		binary.LittleEndian.PutUint32(out[4*i:], e)
 	}
 	for len(out) > 0 {
 		n, err := syscall.Write(1, out)
