@@ -103,6 +103,9 @@ func (c *checker) run() {
 		}
 		c.rule(r)
 	}
+	if p.Files != nil {
+		c.files()
+	}
 }
 
 // action checks an action and resolves its errno name.

@@ -119,6 +119,17 @@ func (fp *fileParser) attachComments() {
 			}
 		case sRule:
 			s.rule.Comment, s.rule.Trailing, s.rule.BlankBefore = above, tr, blank
+		case sFileRule:
+			s.frule.Comment, s.frule.Trailing, s.frule.BlankBefore = above, tr, blank
+		case sFiles:
+			// A second files block joins the first: its comments go
+			// above the one files line the formatter writes.
+			f := p.Files
+			if f.Comment == "" && f.Trailing == "" {
+				f.Comment, f.Trailing = above, tr
+			} else {
+				f.Comment = joinNonEmpty(f.Comment, above, tr)
+			}
 		case sInclude:
 			switch {
 			case s.inc != nil:

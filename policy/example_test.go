@@ -99,3 +99,34 @@ allow write if fd in {1, 2}
 	// write(1): allow by rule
 	// write(3): errno(EPERM) by default
 }
+
+// A files block says which files the file broker opens for the program;
+// the rules send it the file-opening syscalls.
+func ExampleFiles() {
+	src := `default errno(EPERM)
+files errno(EACCES) {
+    read dir /usr /etc
+    read write create /tmp
+    deny /etc/shadow
+}
+notify open openat openat2 creat
+allow read write close
+`
+	p, err := policy.Parse("app.policy", []byte(src), policy.ParseOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("refused opens get", p.Files.Refusal())
+	for _, r := range p.Files.Rules {
+		for _, path := range r.Paths {
+			fmt.Printf("%s: %s %s\n", path.Pos, r.Access(), path.Path)
+		}
+	}
+	// Output:
+	// refused opens get errno(EACCES)
+	// app.policy:3:14: read dir /usr
+	// app.policy:3:19: read dir /etc
+	// app.policy:4:23: read write create /tmp
+	// app.policy:5:10: deny /etc/shadow
+}

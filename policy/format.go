@@ -11,7 +11,8 @@ const lineWidth = 80
 
 // Format renders a policy in the canonical native format: the head
 // comment, then the header lines in a fixed order (arch, default,
-// unknown, badarch, flags, listener), then the rules in order, with
+// unknown, badarch, flags, listener), then the files block, then the
+// rules in order, with
 // consecutive rules that share an only/except restriction gathered in one
 // block, then the end comment. Comments and blank lines between rules are
 // kept. Parsing the result gives back the same policy (positions aside),
@@ -64,6 +65,9 @@ func Format(p *Policy) []byte {
 	}
 	if hb.Len() > 0 {
 		sections = append(sections, hb.String())
+	}
+	if p.Files != nil {
+		sections = append(sections, formatFiles(p.Files))
 	}
 
 	if body := formatBody(p); body != "" {

@@ -66,6 +66,23 @@ trap(0) getpid
 	`# only an end comment`,
 	"# head\n\n# end\n",
 	"# comment of default\ndefault allow\n",
+	`# head
+
+default allow
+allow read
+# above files
+files errno(EPERM) {  # on files
+    # about /usr
+    read dir /usr /etc
+
+    read write create "/a b" /tmp /café  # trailing
+    deny /etc/shadow
+    # before the brace
+}
+notify open openat openat2 creat
+`,
+	"files {\n}\n# second\nfiles errno(13) { # t2\nread \"rel\" /a/../b \"\"\ndeny read /x\n\n\nwrite /y\n}\n# end\n",
+	"default allow\nfiles {\nread /a\n}\nfiles errno(EPERM) {  # t\nwrite /b\n}\nnotify openat\n",
 }
 
 func TestFormatRoundTrip(t *testing.T) {

@@ -21,6 +21,7 @@ func FuzzParse(f *testing.F) {
 		"default allow\nallow kill if sig in 0..31 && pid != -1\n",
 		"default allow\nallow socket if family in {AF_UNIX, AF_INET,\n AF_INET6}\n",
 		"default allow\nallow read \\\n write\n",
+		"default allow\nfiles errno(EPERM) {\n  read dir /usr \"/a b\"\n  deny /usr/x  # c\n}\nnotify open openat openat2 creat\n",
 	} {
 		f.Add(s)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -36,6 +37,7 @@ const (
 	tGt              // >
 	tGe              // >=
 	tDotDot          // ..
+	tPath            // /usr/lib: an unquoted absolute path, in files blocks
 	tIllegal         // anything else; the lexer has reported it
 )
 
@@ -45,7 +47,7 @@ var tokNames = [...]string{
 	tLParen: "'('", tRParen: "')'", tLBrace: "'{'", tRBrace: "'}'", tComma: "','",
 	tColon: "':'", tPipe: "'|'", tAmp: "'&'", tAndAnd: "'&&'", tOrOr: "'||'",
 	tNot: "'!'", tEq: "'=='", tNe: "'!='", tLt: "'<'", tLe: "'<='", tGt: "'>'",
-	tGe: "'>='", tDotDot: "'..'", tIllegal: "invalid text",
+	tGe: "'>='", tDotDot: "'..'", tPath: "path", tIllegal: "invalid text",
 }
 
 func (k tokKind) String() string { return tokNames[k] }
@@ -68,6 +70,8 @@ func (t token) describe() string {
 		return "string " + strconv.Quote(t.text)
 	case tGroup:
 		return "group @" + t.text
+	case tPath:
+		return "path " + t.text
 	}
 	return t.kind.String()
 }
@@ -210,6 +214,21 @@ func lex(file string, src []byte, errs *ErrorList) *lexed {
 			}
 			i = j
 			continue
+		case c == '/':
+			// An unquoted path: '/' and the characters isPathRune
+			// accepts. Paths with others (blanks, quotes, '#') are
+			// written as strings.
+			j := i + 1
+			for j < len(src) {
+				r, size := utf8.DecodeRune(src[j:])
+				if !isPathRune(r) {
+					break
+				}
+				j += size
+			}
+			emit(tPath, string(src[i:j]), i)
+			i = j
+			continue
 		case c == '"':
 			j := i + 1
 			for j < len(src) && src[j] != '"' && src[j] != '\n' {
@@ -300,6 +319,35 @@ func lex(file string, src []byte, errs *ErrorList) *lexed {
 	}
 	lx.toks = append(lx.toks, token{kind: tEOF, pos: pos(i)})
 	return lx
+}
+
+// isPathRune reports whether r may appear in an unquoted path: letters,
+// digits, '/' and the punctuation file names commonly hold. Everything
+// else ends the path, so that a comment, a brace or a quote after it
+// reads as itself.
+func isPathRune(r rune) bool {
+	switch {
+	case r < utf8.RuneSelf:
+		c := byte(r)
+		return isIdentChar(c) || strings.IndexByte("/._-+@:~%=", c) >= 0
+	case r == utf8.RuneError:
+		return false
+	}
+	return unicode.IsLetter(r) || unicode.IsDigit(r)
+}
+
+// isBarePath reports whether s can be written without quotes: it lexes
+// back as one path token.
+func isBarePath(s string) bool {
+	if !strings.HasPrefix(s, "/") {
+		return false
+	}
+	for _, r := range s {
+		if !isPathRune(r) {
+			return false
+		}
+	}
+	return true
 }
 
 func isIdentStart(c byte) bool {

@@ -236,6 +236,9 @@ func (x *ociExporter) checkImplicit() {
 	} else {
 		x.notef("runc kills only the thread (SCMP_ACT_KILL) that makes a syscall of an architecture the profile does not accept, where the policy kills the process")
 	}
+	if p.Files != nil {
+		x.notef("an OCI profile cannot carry the files block: the seccomp agent serving the profile's listener reads it from the policy itself (syscage agent --policy NAME=FILE)")
+	}
 }
 
 // action returns the OCI name of an action and its errnoRet.

@@ -37,7 +37,7 @@ var headerKeys = []string{"arch", "default", "unknown", "badarch", "flags", "lis
 // Statement keywords and action names, for suggestions.
 var statementWords = []string{
 	"arch", "default", "unknown", "badarch", "flags", "listener", "include", "only", "except",
-	"allow", "log", "notify", "errno", "trace", "trap", "kill_process", "kill_thread",
+	"files", "allow", "log", "notify", "errno", "trace", "trap", "kill_process", "kill_thread",
 }
 
 // actionWords maps the native spelling of each action to its kind.
@@ -64,6 +64,7 @@ func Parse(filename string, src []byte, opts ParseOptions) (*Policy, error) {
 	st.parseFile(filename, src, nil, true)
 	p := st.p
 	normalizeBlanks(p)
+	normalizeFiles(p)
 	if !opts.SyntaxOnly {
 		if p.Unknown.Kind == 0 {
 			p.Unknown = Action{Kind: Errno, ErrnoName: "ENOSYS", Data: 38}
@@ -75,7 +76,12 @@ func Parse(filename string, src []byte, opts ParseOptions) (*Policy, error) {
 		for k, v := range st.seen {
 			hdr[k] = v.pos
 		}
-		st.errs = append(st.errs, p.check(hdr, len(st.errs) > 0)...)
+		c := &checker{p: p, hdr: hdr, quiet: len(st.errs) > 0}
+		c.run()
+		st.errs = append(st.errs, c.errs...)
+		if len(st.errs) == 0 {
+			p.Warnings = append(p.Warnings, c.fileWarnings()...)
+		}
 	}
 	if len(st.errs) > 0 {
 		return nil, st.errs.sorted()
@@ -115,6 +121,14 @@ func normalizeBlanks(p *Policy) {
 	}
 }
 
+// normalizeFiles clears BlankBefore on the first file rule, which the
+// formatter writes right after the files line.
+func normalizeFiles(p *Policy) {
+	if p.Files != nil && len(p.Files.Rules) > 0 {
+		p.Files.Rules[0].BlankBefore = false
+	}
+}
+
 // headerSeen remembers a header line for conflict checks.
 type headerSeen struct {
 	value string
@@ -145,6 +159,10 @@ type fileParser struct {
 	stmts    []stmt
 	errLines map[int]bool
 
+	// The open files block, if any.
+	inFiles  bool
+	filesPos Pos
+
 	// The open only/except block, if any.
 	inBlock    bool
 	blockPos   Pos
@@ -158,17 +176,20 @@ const (
 	sHeader stmtKind = iota
 	sRule
 	sInclude
-	sBlock // '{' or '}' lines: their comments pass on to the next statement
+	sBlock    // '{' or '}' lines: their comments pass on to the next statement
+	sFiles    // the files line
+	sFileRule // a rule of the files block
 )
 
 // stmt records the lines of a statement, to attach comments afterwards.
 type stmt struct {
 	kind        stmtKind
 	first, last int
-	key         string   // sHeader
-	rule        *Rule    // sRule
-	inc         *Include // sInclude when kept
-	firstRule   int      // sInclude when inlined: index of its first rule, or -1
+	key         string    // sHeader
+	rule        *Rule     // sRule
+	inc         *Include  // sInclude when kept
+	frule       *FileRule // sFileRule
+	firstRule   int       // sInclude when inlined: index of its first rule, or -1
 }
 
 // bailout aborts the current statement after an error.
@@ -200,6 +221,9 @@ func (st *parseState) parseFile(file string, src []byte, chain []string, top boo
 	}
 	if fp.inBlock {
 		st.errs.add(fp.blockPos, "this only/except block is never closed: add a line with '}' after its rules")
+	}
+	if fp.inFiles {
+		st.errs.add(fp.filesPos, "this files block is never closed: add a line with '}' after its rules")
 	}
 	fp.attachComments()
 }
@@ -280,6 +304,9 @@ func (fp *fileParser) statement() {
 }
 
 func (fp *fileParser) statementBody(start token) stmt {
+	if fp.inFiles {
+		return fp.filesLine(start)
+	}
 	if start.kind == tRBrace {
 		fp.next()
 		if !fp.inBlock {
@@ -290,7 +317,7 @@ func (fp *fileParser) statementBody(start token) stmt {
 		return stmt{kind: sBlock}
 	}
 	if start.kind != tIdent {
-		fp.unexpected(start, "a rule (an action such as allow or errno(EPERM), then syscalls) or a header line (default, unknown, badarch, arch, flags, include, listener)")
+		fp.unexpected(start, "a rule (an action such as allow or errno(EPERM), then syscalls), a header line (default, unknown, badarch, arch, flags, include, listener) or a files block")
 	}
 	word := start.text
 	switch word {
@@ -308,6 +335,8 @@ func (fp *fileParser) statementBody(start token) stmt {
 	case "only", "except":
 		fp.blockOpen()
 		return stmt{kind: sBlock}
+	case "files":
+		return fp.filesOpen()
 	}
 	if _, ok := actionWords[word]; ok {
 		r := fp.rule()

@@ -199,7 +199,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad char", "default allow\nallow read; allow write\n", []string{"2:11: unexpected character ';'"}},
 		{"bad backslash", "default allow\nallow read \\ write\n", []string{"2:12: unexpected '\\'"}},
 		{"unterminated string", "default allow\ninclude \"x\n", []string{"2:9: string not terminated"}},
-		{"listener path", "default allow\nlistener /run/x\n", []string{"2:10: unexpected character '/'"}},
+		{"listener path", "default allow\nlistener /run/x\n", []string{"2:10: found path /run/x, expected the listener's socket path as a quoted string"}},
 		{"malformed number", "default allow\nallow read if fd == 0x\n", []string{`2:21: malformed number "0x"`}},
 		{"big number", "default allow\nallow read if count == 0x10000000000000000\n", []string{"2:24: number 0x10000000000000000 does not fit in 64 bits"}},
 		{"empty set", "default allow\nallow read if fd in {}\n", []string{"2:22: found '}', expected a value"}},

@@ -131,6 +131,10 @@ type Policy struct {
 	// Listener describes where notifications go, for profiles handed to
 	// a container runtime (OCI listenerPath and listenerMetadata).
 	Listener *Listener
+	// Files is the files block: which files the file broker opens for
+	// the program when the rules notify the file-opening syscalls
+	// (FileSyscalls). Nil when the policy has none.
+	Files *Files
 	// Comment is the text of the comment block at the head of the policy,
 	// kept so that formatting and conversion preserve it.
 	Comment string
