@@ -60,26 +60,30 @@ type Arch struct {
 	index     *index // the syscall table, built on first use
 }
 
-// index holds an architecture's syscall table and lookup maps. They are
-// built on first use rather than at package initialisation: every start
-// of a program importing the package would otherwise pay for the tables
-// of all fourteen architectures (5,000 entries, 11,000 map insertions,
-// most of a millisecond) though it mostly needs one or two.
+// index holds an architecture's lookup maps. They are built on first use
+// rather than at package initialisation: every start of a program
+// importing the package would otherwise pay for the maps of all fourteen
+// architectures (11,000 insertions, most of a millisecond) though it
+// mostly looks up one or two. The tables themselves are static data
+// (zsyscalls.go).
 type index struct {
-	once   sync.Once
-	table  []Syscall      // sorted by number
-	byName map[string]int // name -> number
-	byNr   map[int]string // number -> name
+	mapsOnce sync.Once
+	byName   map[string]int // name -> number
+	byNr     map[int]string // number -> name
 }
 
-// maps returns a's table and lookup maps, building them the first time.
+// syscalls returns a's table, sorted by number. It is shared: callers
+// must not modify it.
+func (a *Arch) syscalls() []Syscall { return syscallTable(a.Name) }
+
+// maps returns a's lookup maps, building them the first time.
 func (a *Arch) maps() *index {
 	x := a.index
-	x.once.Do(func() {
-		x.table = newSyscallTable(a.Name)
-		x.byName = make(map[string]int, len(x.table))
-		x.byNr = make(map[int]string, len(x.table))
-		for _, s := range x.table {
+	x.mapsOnce.Do(func() {
+		table := a.syscalls()
+		x.byName = make(map[string]int, len(table))
+		x.byNr = make(map[int]string, len(table))
+		for _, s := range table {
 			x.byName[s.Name] = s.Nr
 			x.byNr[s.Nr] = s.Name
 		}
@@ -119,18 +123,24 @@ var all = []*Arch{
 	{Name: "loongarch64", Aliases: []string{"loong64", "SCMP_ARCH_LOONGARCH64"}, AuditArch: 258 | auditArch64 | auditArchLE, Bits: 64, auditName: "ARCH_LOONGARCH64"},
 }
 
-// lookup maps every lower-cased name and alias to its arch.
-var lookup = map[string]*Arch{}
-
 func init() {
 	for _, a := range all {
 		a.index = &index{}
-		lookup[strings.ToLower(a.Name)] = a
-		for _, al := range a.Aliases {
-			lookup[strings.ToLower(al)] = a
-		}
 	}
 }
+
+// lookup maps every lower-cased name and alias to its arch, built on
+// first use.
+var lookup = sync.OnceValue(func() map[string]*Arch {
+	m := map[string]*Arch{}
+	for _, a := range all {
+		m[strings.ToLower(a.Name)] = a
+		for _, al := range a.Aliases {
+			m[strings.ToLower(al)] = a
+		}
+	}
+	return m
+})
 
 // All returns every known architecture, x86_64 first, in a stable order.
 // The slice is fresh; the Archs are shared and must not be modified.
@@ -142,7 +152,7 @@ func All() []*Arch {
 // ignoring case. The error for an unknown name lists the valid ones.
 func ByName(name string) (*Arch, error) {
 	key := strings.ToLower(strings.TrimSpace(name))
-	if a, ok := lookup[key]; ok {
+	if a, ok := lookup()[key]; ok {
 		return a, nil
 	}
 	var cands []string
@@ -189,7 +199,7 @@ var goarchNames = map[string]string{
 // never x32 (Go has no x32 port).
 func Native() *Arch {
 	if n, ok := goarchNames[runtime.GOARCH]; ok {
-		return lookup[n]
+		return lookup()[n]
 	}
 	return nil
 }
@@ -215,12 +225,12 @@ func (a *Arch) SyscallName(nr int) (string, bool) {
 
 // Syscalls returns the table sorted by number. The slice is fresh.
 func (a *Arch) Syscalls() []Syscall {
-	return append([]Syscall(nil), a.maps().table...)
+	return append([]Syscall(nil), a.syscalls()...)
 }
 
 // SyscallNames returns the syscall names in alphabetical order.
 func (a *Arch) SyscallNames() []string {
-	table := a.maps().table
+	table := a.syscalls()
 	out := make([]string, len(table))
 	for i, s := range table {
 		out[i] = s.Name
@@ -231,7 +241,7 @@ func (a *Arch) SyscallNames() []string {
 
 // MaxNr returns the highest syscall number of the table.
 func (a *Arch) MaxNr() int {
-	table := a.maps().table
+	table := a.syscalls()
 	if len(table) == 0 {
 		return -1
 	}
@@ -285,7 +295,7 @@ func allSyscallNames() []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, a := range all {
-		for _, s := range a.maps().table {
+		for _, s := range a.syscalls() {
 			if !seen[s.Name] {
 				seen[s.Name] = true
 				out = append(out, s.Name)

@@ -1,9 +1,6 @@
 package arch
 
-import (
-	"fmt"
-	"sync"
-)
+import "fmt"
 
 // Kind says how a seccomp filter must compare a syscall argument. The
 // kernel hands every argument to the filter as a 64-bit word
@@ -69,23 +66,19 @@ func (s Signature) String() string {
 	return string(append(b, ')'))
 }
 
-// signatures is the generated table (zsignatures.go), built on first use
-// rather than at every start of every program importing the package.
-var signatures = sync.OnceValue(newSignatures)
-
 // SignatureOf returns the argument signature of a syscall by name, as the
 // kernel declares it for 64-bit architectures. Most prototypes are the
 // same on every architecture; (*Arch).Signature applies the exceptions.
 // The table comes from the tracefs events of an x86_64 kernel
 // (zsignatures.go) plus the hand-written entries in signature_extra.go.
 func SignatureOf(name string) (Signature, bool) {
-	if args, ok := signatures()[name]; ok {
+	if args, ok := find(signatures, name); ok {
 		return Signature{Name: name, Args: args}, true
 	}
-	if args, ok := extraSignatures[name]; ok {
+	if args, ok := extraSignatures()[name]; ok {
 		return Signature{Name: name, Args: args}, true
 	}
-	if base, ok := sameAs[name]; ok {
+	if base, ok := sameAs()[name]; ok {
 		s, ok := SignatureOf(base)
 		s.Name = name
 		return s, ok

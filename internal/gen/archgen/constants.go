@@ -9,6 +9,7 @@ import (
 	"go/token"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -238,56 +239,84 @@ func renderConstants(all map[string]archConsts) []byte {
 	}
 	var b bytes.Buffer
 	b.WriteString("package arch\n\n")
-
+	// Sorted slices of constant entries, searched by bisection: the
+	// compiler lays them out as static data, so the package builds
+	// nothing at initialisation nor on first use, where map literals
+	// would cost every program that imports it the insertion of
+	// thousands of entries.
 	cv, ov, av := split(values)
-	b.WriteString("// newCommonConstants returns the value most architectures give each\n// argument constant; negative values are sign-extended to 64 bits.\n")
-	writeMap(&b, "commonConstants", "map[string]uint64", cv, hexU)
-	b.WriteString("// newArchConstants returns the values that differ from the common ones,\n// and the constants only a few architectures define.\n")
-	writeNested(&b, "archConstants", "map[string]map[string]uint64", ov, hexU)
-	b.WriteString("// newAbsentConstants returns the common constants each architecture lacks.\n")
-	writeAbsent(&b, "absentConstants", "map[string]map[string]bool", av)
+	b.WriteString("// commonConstants hold the value most architectures give each argument\n// constant, sorted by name; negative values are sign-extended to 64 bits.\n")
+	writeSorted(&b, "commonConstants", "string", "uint64", cv, hexU)
+	b.WriteString("// archConstants are, per architecture, the values that differ from\n// commonConstants and the constants only a few architectures define.\n")
+	writeNested(&b, "archConstants", "string", "uint64", ov, hexU)
+	b.WriteString("// absentConstants are, per architecture, the commonConstants it lacks.\n")
+	writeAbsent(&b, "absentConstants", "string", av)
 
 	ce, oe, ae := split(errnos)
-	b.WriteString("// newCommonErrnos returns the errno values of\n// include/uapi/asm-generic/errno*.h, which most architectures use.\n")
-	writeMap(&b, "commonErrnos", "map[string]int", ce, dec)
-	b.WriteString("// newArchErrnos returns the errno values particular to some architectures\n// (mips numbers its own: arch/mips/include/uapi/asm/errno.h).\n")
-	writeNested(&b, "archErrnos", "map[string]map[string]int", oe, dec)
-	b.WriteString("// newAbsentErrnos returns the common errnos each architecture lacks.\n")
-	writeAbsent(&b, "absentErrnos", "map[string]map[string]bool", ae)
+	b.WriteString("// commonErrnos are the errno values of include/uapi/asm-generic/errno*.h,\n// which most architectures use, sorted by name.\n")
+	writeSorted(&b, "commonErrnos", "string", "int", ce, dec)
+	b.WriteString("// archErrnos are the errno values particular to some architectures\n// (mips numbers its own: arch/mips/include/uapi/asm/errno.h).\n")
+	writeNested(&b, "archErrnos", "string", "int", oe, dec)
+	b.WriteString("// absentErrnos are, per architecture, the commonErrnos it lacks.\n")
+	writeAbsent(&b, "absentErrnos", "string", ae)
 
 	cn, on, an := split(names)
-	b.WriteString("// newCommonErrnoNames names errno numbers as most architectures do.\n")
-	writeMap(&b, "commonErrnoNames", "map[int]string", cn, quote)
-	b.WriteString("// newArchErrnoNames names errno numbers where an architecture differs.\n")
-	writeNested(&b, "archErrnoNames", "map[string]map[int]string", on, quote)
-	b.WriteString("// newAbsentErrnoNames returns the common errno numbers each architecture\n// lacks.\n")
-	writeAbsent(&b, "absentErrnoNames", "map[string]map[int]bool", an)
+	b.WriteString("// commonErrnoNames name errno numbers as most architectures do, sorted\n// by number.\n")
+	writeSorted(&b, "commonErrnoNames", "int", "string", cn, quote)
+	b.WriteString("// archErrnoNames name errno numbers where an architecture differs.\n")
+	writeNested(&b, "archErrnoNames", "int", "string", on, quote)
+	b.WriteString("// absentErrnoNames are, per architecture, the commonErrnoNames numbers\n// it lacks.\n")
+	writeAbsent(&b, "absentErrnoNames", "int", an)
 	return b.Bytes()
 }
 
-func writeAbsent[K int64 | string](b *bytes.Buffer, name, typ string, m map[string][]K) {
-	openFunc(b, name, typ)
+// writeAbsent writes, per architecture that lacks any, the sorted keys it
+// lacks.
+func writeAbsent[K int64 | string](b *bytes.Buffer, name, ktyp string, m map[string][]K) {
+	fmt.Fprintf(b, "var %s = []entry[string, []%s]{\n", name, ktyp)
 	for _, t := range targets {
-		if len(m[t.name]) == 0 {
+		ks := slices.Clone(m[t.name])
+		if len(ks) == 0 {
 			continue
 		}
-		fmt.Fprintf(b, "%q: {", t.name)
-		for i, k := range m[t.name] {
+		slices.Sort(ks)
+		fmt.Fprintf(b, "{%q, []%s{", t.name, ktyp)
+		for i, k := range ks {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			fmt.Fprintf(b, "%s: true", key(k))
+			b.WriteString(key(k))
 		}
-		b.WriteString("},\n")
+		b.WriteString("}},\n")
 	}
-	b.WriteString("}\n}\n\n")
+	b.WriteString("}\n\n")
 }
 
-// openFunc starts a function that returns a map literal: package arch
-// builds its maps on first use (sync.OnceValue), not at package
-// initialisation, which every program importing it would pay for.
-func openFunc(b *bytes.Buffer, name, typ string) {
-	fmt.Fprintf(b, "func new%s%s() %s {\nreturn %s{\n", strings.ToUpper(name[:1]), name[1:], typ, typ)
+// writeSorted writes m as a slice of entries sorted by key.
+func writeSorted[K int64 | string, V any](b *bytes.Buffer, name, ktyp, vtyp string, m map[K]V, f func(V) string) {
+	fmt.Fprintf(b, "var %s = []entry[%s, %s]{\n", name, ktyp, vtyp)
+	for _, k := range sortedKeys(m) {
+		fmt.Fprintf(b, "{%s, %s},\n", key(k), f(m[k]))
+	}
+	b.WriteString("}\n\n")
+}
+
+// writeNested writes, per architecture with any, its entries sorted by
+// key.
+func writeNested[K int64 | string, V any](b *bytes.Buffer, name, ktyp, vtyp string, m map[string]map[K]V, f func(V) string) {
+	fmt.Fprintf(b, "var %s = []entry[string, []entry[%s, %s]]{\n", name, ktyp, vtyp)
+	for _, t := range targets {
+		inner := m[t.name]
+		if len(inner) == 0 {
+			continue
+		}
+		fmt.Fprintf(b, "{%q, []entry[%s, %s]{\n", t.name, ktyp, vtyp)
+		for _, k := range sortedKeys(inner) {
+			fmt.Fprintf(b, "{%s, %s},\n", key(k), f(inner[k]))
+		}
+		b.WriteString("}},\n")
+	}
+	b.WriteString("}\n\n")
 }
 
 func hexU(v uint64) string { return fmt.Sprintf("%#x", v) }
@@ -313,28 +342,4 @@ func key[K int64 | string](k K) string {
 		return strconv.FormatInt(x, 10)
 	}
 	return ""
-}
-
-func writeMap[K int64 | string, V any](b *bytes.Buffer, name, typ string, m map[K]V, f func(V) string) {
-	openFunc(b, name, typ)
-	for _, k := range sortedKeys(m) {
-		fmt.Fprintf(b, "%s: %s,\n", key(k), f(m[k]))
-	}
-	b.WriteString("}\n}\n\n")
-}
-
-func writeNested[K int64 | string, V any](b *bytes.Buffer, name, typ string, m map[string]map[K]V, f func(V) string) {
-	openFunc(b, name, typ)
-	for _, t := range targets {
-		inner := m[t.name]
-		if len(inner) == 0 {
-			continue
-		}
-		fmt.Fprintf(b, "%q: {\n", t.name)
-		for _, k := range sortedKeys(inner) {
-			fmt.Fprintf(b, "%s: %s,\n", key(k), f(inner[k]))
-		}
-		b.WriteString("},\n")
-	}
-	b.WriteString("}\n}\n\n")
 }

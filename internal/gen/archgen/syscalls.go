@@ -109,21 +109,30 @@ func checkTable(arch string, tab []entry) error {
 func renderSyscalls(tables map[string][]entry) []byte {
 	var b bytes.Buffer
 	b.WriteString("package arch\n\n")
-	// A function rather than a package-level map literal, whose slices
-	// every program importing package arch would allocate at its start:
-	// the package builds an architecture's table on first use.
-	b.WriteString("// newSyscallTable returns the syscalls of the named architecture sorted\n")
+	// One package-level slice per architecture, which the compiler lays
+	// out as static data: a map literal of them would be built at every
+	// start of every program importing package arch.
+	b.WriteString("// syscallTable returns the syscalls of the named architecture sorted\n")
 	b.WriteString("// by number, numbers as a seccomp filter sees them (NrBase included).\n")
-	b.WriteString("func newSyscallTable(arch string) []Syscall {\nswitch arch {\n")
+	b.WriteString("func syscallTable(arch string) []Syscall {\nswitch arch {\n")
 	for _, t := range targets {
-		fmt.Fprintf(&b, "case %q:\nreturn []Syscall{\n", t.name)
+		fmt.Fprintf(&b, "case %q:\nreturn syscalls%s\n", t.name, goName(t.name))
+	}
+	b.WriteString("}\nreturn nil\n}\n\n")
+	for _, t := range targets {
+		fmt.Fprintf(&b, "var syscalls%s = []Syscall{\n", goName(t.name))
 		for _, e := range tables[t.name] {
 			fmt.Fprintf(&b, "{%q, %#x},\n", e.name, e.nr)
 		}
-		b.WriteString("}\n")
+		b.WriteString("}\n\n")
 	}
-	b.WriteString("}\nreturn nil\n}\n")
 	return b.Bytes()
+}
+
+// goName turns an architecture name into part of a Go identifier:
+// "x86_64" -> "X86_64", "mips64el" -> "Mips64el".
+func goName(arch string) string {
+	return strings.ToUpper(arch[:1]) + arch[1:]
 }
 
 // namedConst is one constant declaration of an x/sys file.
