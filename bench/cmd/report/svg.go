@@ -50,15 +50,23 @@ func chartSVG(title string, bars []bar, bound float64) string {
 		y := top + rowH*float64(i)
 		fmt.Fprintf(&s, `<text x="%.0f" y="%.1f" text-anchor="end">%s</text>`+"\n", left-8, y+barH+4, html.EscapeString(b.Name))
 		fmt.Fprintf(&s, `<rect x="%.0f" y="%.1f" width="%.1f" height="%.0f" fill="#4e79a7"/>`+"\n", left, y, x(b.Uncached)-left, barH)
-		fmt.Fprintf(&s, `<text x="%.1f" y="%.1f" fill="#222">%.1f</text>`+"\n", x(b.Uncached)+4, y+barH-4, b.Uncached)
+		fmt.Fprintf(&s, `<text x="%.1f" y="%.1f" fill="#222">%s</text>`+"\n", x(b.Uncached)+4, y+barH-4, label(b.Uncached))
 		fmt.Fprintf(&s, `<rect x="%.0f" y="%.1f" width="%.1f" height="%.0f" fill="#f28e2b"/>`+"\n", left, y+barH+2, x(b.Cached)-left, barH)
-		fmt.Fprintf(&s, `<text x="%.1f" y="%.1f" fill="#222">%.1f</text>`+"\n", x(b.Cached)+4, y+2*barH-2, b.Cached)
+		fmt.Fprintf(&s, `<text x="%.1f" y="%.1f" fill="#222">%s</text>`+"\n", x(b.Cached)+4, y+2*barH-2, label(b.Cached))
 	}
 	if bound > 0 {
 		fmt.Fprintf(&s, `<line x1="%.1f" y1="%.0f" x2="%.1f" y2="%.0f" stroke="#333" stroke-width="1.5" stroke-dasharray="4 3"/>`+"\n", x(bound), top-6, x(bound), base)
 	}
 	s.WriteString("</svg>\n")
 	return s.String()
+}
+
+// label prints a bar's value with two significant decimals below 10.
+func label(v float64) string {
+	if v < 10 {
+		return fmt.Sprintf("%.2f", v)
+	}
+	return fmt.Sprintf("%.1f", v)
 }
 
 // niceStep rounds a grid step up to 1, 2 or 5 times a power of ten.
