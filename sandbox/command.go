@@ -153,33 +153,29 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // none.
 func DefaultPath() string { return defaultPath }
 
-// Start checks everything that can be checked, starts the init stage and
-// returns once the program runs, or with a *StartError: then nothing of
-// the program ran.
-func (c *Command) Start() error {
-	if c.pid != 0 {
-		return startErr("the command was already started")
-	}
+// config checks what can be checked before the start and returns the
+// init stage's settings.
+func (c *Command) config() (*initstage.Config, error) {
 	path, err := c.resolve()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(c.Filters) == 0 {
-		return startErr("no seccomp filter: refusing to start a program unfiltered")
+		return nil, startErr("no seccomp filter: refusing to start a program unfiltered")
 	}
 	filters, err := orderForInstall(c.Filters, c.Flags, c.Gate != nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := seccomp.ProbeFlags(c.Flags); err != nil {
-		return &StartError{Code: ExitInternal, Msg: err.Error()}
+		return nil, &StartError{Code: ExitInternal, Msg: err.Error()}
 	}
 	if c.Gate != nil {
 		if err := seccomp.ProbeFlags(c.Flags | seccomp.FlagNewListener); err != nil {
-			return &StartError{Code: ExitInternal, Msg: "the exec gate needs a notification listener: " + err.Error()}
+			return nil, &StartError{Code: ExitInternal, Msg: "the exec gate needs a notification listener: " + err.Error()}
 		}
 	}
-	cfg := initstage.Config{
+	cfg := &initstage.Config{
 		Path:       path,
 		Argv:       c.Args,
 		Env:        c.Env,
@@ -190,17 +186,17 @@ func (c *Command) Start() error {
 		LoopbackUp: c.NewNetwork,
 		FailAt:     c.failStage,
 	}
-	if a := arch.Native(); a != nil {
-		nr, ok := a.Lookup("seccomp")
-		if !ok {
-			return startErr("no seccomp system call on %s", a.Name)
-		}
-		cfg.NrSeccomp = nr
-		if nr, ok := a.Lookup("close_range"); ok {
-			cfg.NrCloseRange = nr
-		}
-	} else {
-		return startErr("syscage does not know this machine's architecture")
+	a := arch.Native()
+	if a == nil {
+		return nil, startErr("syscage does not know this machine's architecture")
+	}
+	nr, ok := a.Lookup("seccomp")
+	if !ok {
+		return nil, startErr("no seccomp system call on %s", a.Name)
+	}
+	cfg.NrSeccomp = nr
+	if nr, ok := a.Lookup("close_range"); ok {
+		cfg.NrCloseRange = nr
 	}
 	if len(cfg.Argv) == 0 {
 		cfg.Argv = []string{c.Path}
@@ -220,20 +216,35 @@ func (c *Command) Start() error {
 	if c.Gate != nil {
 		cfg.Gate = gateFilter().Encode(bpf.NativeEndian)
 	}
+	for _, fd := range c.KeepFDs {
+		if fd < 3 {
+			return nil, startErr("--keep-fd %d: descriptors 0, 1 and 2 are always kept", fd)
+		}
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+			return nil, startErr("--keep-fd %d: not an open descriptor of syscage", fd)
+		}
+	}
+	cfg.KeepFDs = slices.Clone(c.KeepFDs)
+	return cfg, nil
+}
 
+// Start checks everything that can be checked, starts the init stage and
+// returns once the program runs, or with a *StartError: then nothing of
+// the program ran.
+func (c *Command) Start() error {
+	if c.pid != 0 {
+		return startErr("the command was already started")
+	}
+	cfg, err := c.config()
+	if err != nil {
+		return err
+	}
 	// The child's descriptors: 0-2, kept ones under their numbers, then
 	// the settings pipe and the status socket above them all.
 	top := 2
 	for _, fd := range c.KeepFDs {
-		if fd < 3 {
-			return startErr("--keep-fd %d: descriptors 0, 1 and 2 are always kept", fd)
-		}
-		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
-			return startErr("--keep-fd %d: not an open descriptor of syscage", fd)
-		}
 		top = max(top, fd)
 	}
-	cfg.KeepFDs = slices.Clone(c.KeepFDs)
 	files := make([]*os.File, top+3)
 	files[0], files[1], files[2] = orStd(c.Stdin, os.Stdin), orStd(c.Stdout, os.Stdout), orStd(c.Stderr, os.Stderr)
 	for _, fd := range c.KeepFDs {

@@ -29,6 +29,9 @@ func TestMain(m *testing.M) {
 	if name, ok := os.LookupEnv(probeEnv); ok {
 		os.Exit(runProbe(name))
 	}
+	if name, ok := os.LookupEnv(execEnv); ok {
+		os.Exit(runExecHelper(name))
+	}
 	os.Exit(m.Run())
 }
 

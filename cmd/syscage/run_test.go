@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -168,4 +171,83 @@ func runCLIStderr(t *testing.T, args ...string) (int, string, error) {
 		}
 	}
 	return code, errOut.String(), err
+}
+
+// cliEnv makes the test binary run the command line it holds (arguments
+// separated by the ASCII unit separator) in its own process and exit: `syscage run
+// --exec` replaces the process that runs it, which must not be the test
+// process.
+const cliEnv = "SYSCAGE_TEST_CLI"
+
+func init() {
+	if args, ok := os.LookupEnv(cliEnv); ok {
+		os.Exit(runMain(strings.Split(args, "\x1f")))
+	}
+}
+
+// TestRunExec runs `syscage run --exec` in a process of its own, which
+// becomes the program.
+func TestRunExec(t *testing.T) {
+	if err := seccomp.ProbeFlags(0); err != nil {
+		testenv.Unavailable(t, "seccomp filters unavailable: %v", err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kill := writeTemp(t, "kill.policy", []byte("default allow\nkill_process getppid\n"))
+	cases := []struct {
+		name    string
+		args    []string
+		code    int // -1: killed by SIGSYS
+		wantOut string
+		wantErr string
+	}{
+		{"the program's status", []string{"sh", "-c", "exit 3"}, 3, "", ""},
+		{"hardened and filtered", []string{"sh", "-c", `grep -E "^(NoNewPrivs|Seccomp):" /proc/self/status`}, 0, "NoNewPrivs:\t1\nSeccomp:\t2\n", ""},
+		{"the same process", []string{"sh", "-c", "echo $$"}, 0, "PID\n", ""},
+		{"killed, unexplained", []string{"--profile", kill, "--", "sh", "-c", "echo $PPID"}, -1, "", ""},
+		{"not found", []string{"syscage-no-such-program"}, exitNotFound, "", "not found"},
+		{"no user namespace", []string{"--userns", "--", "true"}, exitUsage, "", "--userns"},
+		{"no complain mode", []string{"--complain", "--", "true"}, exitUsage, "", "--complain"},
+		{"no profile that denies execve", []string{"--profile", "no-exec", "--", "true"}, exitUsage, "", "denies execve"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			args := append([]string{"run", "--exec"}, c.args...)
+			if !slices.Contains(c.args, "--") {
+				args = append([]string{"run", "--exec", "--"}, c.args...)
+			}
+			cmd := exec.Command(exe)
+			cmd.Env = append(os.Environ(), cliEnv+"="+strings.Join(args, "\x1f"))
+			var out, errOut bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errOut
+			err := cmd.Run()
+			var ee *exec.ExitError
+			if err != nil && !errors.As(err, &ee) {
+				t.Fatal(err)
+			}
+			ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+			code := ws.ExitStatus()
+			if ws.Signaled() {
+				code = -1
+				if ws.Signal() != syscall.SIGSYS {
+					t.Fatalf("killed by %v, want SIGSYS", ws.Signal())
+				}
+			}
+			if code != c.code {
+				t.Fatalf("exit %d, want %d; stdout %q stderr %q", code, c.code, out.String(), errOut.String())
+			}
+			want := strings.ReplaceAll(c.wantOut, "PID", fmt.Sprint(cmd.Process.Pid))
+			if out.String() != want {
+				t.Errorf("stdout %q, want %q", out.String(), want)
+			}
+			if c.wantErr == "" && errOut.Len() != 0 {
+				t.Errorf("stderr %q, want nothing: no supervisor stays to speak", errOut.String())
+			}
+			if !strings.Contains(errOut.String(), c.wantErr) {
+				t.Errorf("stderr %q, want it to mention %q", errOut.String(), c.wantErr)
+			}
+		})
+	}
 }

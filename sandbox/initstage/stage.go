@@ -42,6 +42,7 @@ const (
 	stateHardening int32 = iota // before any filter
 	stateListener               // the gate is on; listenerFD holds its fd
 	stateFailed                 // failWhat and failErrno say what failed
+	stateGone                   // Exec returned a failure before the filters
 )
 
 // Shared between the filtered thread and the reporting thread. The
@@ -56,15 +57,14 @@ var (
 
 type stage struct {
 	cfg      *Config
-	statusFD int
+	statusFD int     // -1 in Exec
+	direct   *Direct // nil in the re-executed stage
 	rep      *reporter
 }
 
-// fail reports a failure before any filter and returns the exit code.
-func (s *stage) fail(code int, errno syscall.Errno, msg string) int {
-	st := Status{Code: code, Errno: int(errno), Msg: msg}
-	syscall.Write(s.statusFD, st.Encode())
-	return code
+// fail describes a failure before any filter.
+func fail(code int, errno syscall.Errno, msg string) *Status {
+	return &Status{Code: code, Errno: int(errno), Msg: msg}
 }
 
 func errnoOf(err error) syscall.Errno {
@@ -81,7 +81,6 @@ func run(fds string) int {
 		syscall.Write(2, []byte(msg))
 		return ExitInternal
 	}
-	s := &stage{statusFD: statusFD}
 	// Descriptors passed to a child arrive without close-on-exec; the
 	// status socket needs it, so that execve closes it and tells the
 	// parent the program started.
@@ -91,15 +90,67 @@ func run(fds string) int {
 	}
 	raw, err := readAll(cfgFD)
 	syscall.Close(cfgFD)
+	var st *Status
 	if err != nil {
-		return s.fail(ExitInternal, errnoOf(err), "init stage: read the settings")
+		st = fail(ExitInternal, errnoOf(err), "init stage: read the settings")
+	} else if cfg, err := DecodeConfig(raw); err != nil {
+		st = fail(ExitInternal, 0, "init stage: "+err.Error())
+	} else {
+		st = (&stage{cfg: cfg, statusFD: statusFD}).exec()
 	}
-	cfg, err := DecodeConfig(raw)
-	if err != nil {
-		return s.fail(ExitInternal, 0, "init stage: "+err.Error())
+	// exec returns only when something failed before the filters.
+	syscall.Write(statusFD, st.Encode())
+	return st.Code
+}
+
+// Direct holds what Exec needs beyond Config: the re-executed stage gets
+// its namespaces from clone flags and its standard descriptors from the
+// parent, a process that executes the program itself does not.
+type Direct struct {
+	// UnshareNet moves the calling thread into a new network namespace
+	// (set Config.LoopbackUp too). Namespaces belong to threads until
+	// execve, which takes the calling thread's into the program
+	// (kernel/fork.c: ksys_unshare; CLONE_NEWNET, unlike CLONE_NEWUSER,
+	// does not require a single-threaded process).
+	UnshareNet bool
+	// Stdio are descriptors to put in place of 0, 1 and 2; -1 keeps the
+	// process's own.
+	Stdio [3]int
+}
+
+// Exec runs the init stage's steps in the calling process, which becomes
+// the program: it hardens the calling thread, installs the filters on
+// it and executes the program, so the process's other threads end at
+// execve and never run under the filters (nor need to: they are gone).
+// It returns only when a step failed before the filters went on. When
+// execve fails under the filters, a reporting thread writes what failed
+// on descriptor 2 and ends the process with the Status code, since the
+// filtered thread must make no other system call.
+//
+// The caller must hold its goroutine on its OS thread
+// (runtime.LockOSThread) and never release it after a failure (the
+// thread's credentials and namespaces may have changed), have garbage
+// collection off and GOMAXPROCS at least 2 (the reporting thread needs a
+// P while the filtered one holds its own), and end the process after a
+// failure: the working directory, the standard descriptors and the
+// close-on-exec flags of the others may have changed. Config.Gate must
+// be nil: there is no parent to hand a listener to.
+//
+// The re-executed stage runs with asynchronous preemption off; a process
+// cannot turn it off once started, so the runtime's monitor may signal
+// the filtered thread when its goroutine has run for 10 ms without
+// yielding, and the handler would run under the filters (it makes no
+// system call but rt_sigreturn). Call Exec early in a goroutine's time
+// slice; a signal that arrives during execve itself is harmless, since
+// execve resets caught signals to their default action, which ignores
+// the runtime's preemption signal.
+func Exec(cfg *Config, d Direct) *Status {
+	if cfg.Gate != nil {
+		return fail(ExitInternal, 0, "an exec gate needs a supervising parent")
 	}
-	s.cfg = cfg
-	return s.run()
+	st := (&stage{cfg: cfg, statusFD: -1, direct: &d}).exec()
+	initState.Store(stateGone) // the reporting thread has nothing to report
+	return st
 }
 
 // parseFDs reads "A,B".
@@ -138,47 +189,73 @@ func readAll(fd int) ([]byte, error) {
 	}
 }
 
-func (s *stage) run() int {
+// exec runs the steps; it returns only on a failure before the filters.
+func (s *stage) exec() *Status {
 	c := s.cfg
 	// The reporting thread starts now, so that creating it overlaps with
 	// the hardening; it acts only once a filter is on.
 	s.rep = newReporter(s.statusFD, len(c.Filters))
+	s.rep.direct, s.rep.path = s.direct != nil, c.Path
 	go s.rep.loop()
 	if c.FailAt == "config" {
-		return s.fail(ExitInternal, 0, "init stage: failing on purpose after reading the settings")
+		return fail(ExitInternal, 0, "init stage: failing on purpose after reading the settings")
+	}
+	if s.direct != nil && s.direct.UnshareNet {
+		if _, _, e := syscall.RawSyscall(syscall.SYS_UNSHARE, syscall.CLONE_NEWNET, 0, 0); e != 0 {
+			return fail(ExitInternal, e, "create a network namespace (it needs CAP_SYS_ADMIN)")
+		}
 	}
 	if c.LoopbackUp {
 		if e := loopbackUp(); e != 0 {
-			return s.fail(ExitInternal, e, "init stage: bring up the loopback interface in the new network namespace")
+			return fail(ExitInternal, e, "init stage: bring up the loopback interface in the new network namespace")
 		}
 	}
 	if c.Dir != "" {
 		if err := syscall.Chdir(c.Dir); err != nil {
-			return s.fail(ExitInternal, errnoOf(err), "init stage: change directory to "+c.Dir)
+			return fail(ExitInternal, errnoOf(err), "init stage: change directory to "+c.Dir)
 		}
 	}
-	if code := s.checkExecutable(); code != 0 {
-		return code
+	if st := s.checkExecutable(); st != nil {
+		return st
 	}
 	if !c.KeepCaps {
 		if msg, e := applyCaps(c.Caps); msg != "" {
-			return s.fail(ExitInternal, e, "init stage: "+msg)
+			return fail(ExitInternal, e, "init stage: "+msg)
 		}
 	}
 	if _, _, e := syscall.RawSyscall6(syscall.SYS_PRCTL, prSetNoNewPrivs, 1, 0, 0, 0, 0); e != 0 {
-		return s.fail(ExitInternal, e, "init stage: set no_new_privs")
+		return fail(ExitInternal, e, "init stage: set no_new_privs")
 	}
-	keep := append([]int{0, 1, 2, s.statusFD}, c.KeepFDs...)
-	if e := closeFDs(keep, c.NrCloseRange); e != 0 {
-		return s.fail(ExitInternal, e, "init stage: close file descriptors")
+	keep := append([]int{0, 1, 2}, c.KeepFDs...)
+	if s.direct != nil {
+		for i, fd := range s.direct.Stdio {
+			if fd < 0 || fd == i {
+				continue
+			}
+			if _, _, e := syscall.RawSyscall(syscall.SYS_DUP3, uintptr(fd), uintptr(i), 0); e != 0 {
+				return fail(ExitInternal, e, "put descriptor "+itoa(fd)+" in place of "+itoa(i))
+			}
+		}
+		// The process's other threads go on until execve, and the Go
+		// runtime keeps descriptors of its own (the network poller's):
+		// closing them now could break it. Close-on-exec closes them
+		// all at once, in execve.
+		if e := markCloseOnExec(keep, c.NrCloseRange); e != 0 {
+			return fail(ExitInternal, e, "mark file descriptors close-on-exec")
+		}
+	} else {
+		keep = append(keep, s.statusFD)
+		if e := closeFDs(keep, c.NrCloseRange); e != 0 {
+			return fail(ExitInternal, e, "init stage: close file descriptors")
+		}
 	}
 	for _, fd := range c.KeepFDs {
 		if _, _, e := syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_SETFD, 0); e != 0 {
-			return s.fail(ExitInternal, e, "init stage: keep descriptor "+itoa(fd)+" open across execve")
+			return fail(ExitInternal, e, "init stage: keep descriptor "+itoa(fd)+" open across execve")
 		}
 	}
 	if c.FailAt == "hardened" {
-		return s.fail(ExitInternal, 0, "init stage: failing on purpose after hardening")
+		return fail(ExitInternal, 0, "init stage: failing on purpose after hardening")
 	}
 
 	// Everything the last step needs is built now: the filtered thread
@@ -188,28 +265,28 @@ func (s *stage) run() int {
 	var gate *sockFprog
 	if c.Gate != nil {
 		if gate = newSockFprog(c.Gate); gate == nil {
-			return s.fail(ExitInternal, 0, "init stage: the exec gate is not a filter")
+			return fail(ExitInternal, 0, "init stage: the exec gate is not a filter")
 		}
 	}
 	progs := make([]*sockFprog, 0, len(c.Filters))
 	for i, f := range c.Filters {
 		p := newSockFprog(f)
 		if p == nil {
-			return s.fail(ExitInternal, 0, "init stage: filter "+itoa(i)+" is not a filter")
+			return fail(ExitInternal, 0, "init stage: filter "+itoa(i)+" is not a filter")
 		}
 		progs = append(progs, p)
 	}
 	path, err := syscall.BytePtrFromString(c.Path)
 	if err != nil {
-		return s.fail(ExitInternal, 0, "init stage: the program path holds a NUL byte")
+		return fail(ExitInternal, 0, "init stage: the program path holds a NUL byte")
 	}
 	argv, err := syscall.SlicePtrFromStrings(c.Argv)
 	if err != nil {
-		return s.fail(ExitInternal, 0, "init stage: an argument holds a NUL byte")
+		return fail(ExitInternal, 0, "init stage: an argument holds a NUL byte")
 	}
 	envv, err := syscall.SlicePtrFromStrings(c.Env)
 	if err != nil {
-		return s.fail(ExitInternal, 0, "init stage: an environment variable holds a NUL byte")
+		return fail(ExitInternal, 0, "init stage: an environment variable holds a NUL byte")
 	}
 	<-s.rep.started
 	nrSeccomp := uintptr(c.NrSeccomp)
@@ -245,7 +322,7 @@ func (s *stage) run() int {
 	hang()
 	runtime.KeepAlive(progs)
 	runtime.KeepAlive(gate)
-	return ExitInternal
+	return nil
 }
 
 // hang spins until the reporting thread ends the process: any system
@@ -278,32 +355,60 @@ func newSockFprog(raw []byte) *sockFprog {
 
 // checkExecutable reports 127 or 126 before any filter when execve would
 // fail for want of the file or of permission to execute it.
-func (s *stage) checkExecutable() int {
+func (s *stage) checkExecutable() *Status {
 	var st syscall.Stat_t
 	if err := syscall.Stat(s.cfg.Path, &st); err != nil {
 		e := errnoOf(err)
 		if e == syscall.ENOENT || e == syscall.ENOTDIR {
-			return s.fail(ExitNotFound, e, s.cfg.Path)
+			return fail(ExitNotFound, e, s.cfg.Path)
 		}
-		return s.fail(ExitCannotExecute, e, s.cfg.Path)
+		return fail(ExitCannotExecute, e, s.cfg.Path)
 	}
 	if st.Mode&syscall.S_IFMT == syscall.S_IFDIR {
-		return s.fail(ExitCannotExecute, syscall.EISDIR, s.cfg.Path)
+		return fail(ExitCannotExecute, syscall.EISDIR, s.cfg.Path)
 	}
 	if err := syscall.Faccessat(_AT_FDCWD, s.cfg.Path, 1, atEAccess); err != nil {
-		return s.fail(ExitCannotExecute, errnoOf(err), s.cfg.Path)
+		return fail(ExitCannotExecute, errnoOf(err), s.cfg.Path)
 	}
-	return 0
+	return nil
 }
 
 const _AT_FDCWD = -100
 
+// closeRangeCloexec is CLOSE_RANGE_CLOEXEC (include/uapi/linux/
+// close_range.h, Linux 5.11): mark the range close-on-exec instead of
+// closing it.
+const closeRangeCloexec = 1 << 2
+
 // closeFDs closes every descriptor not in keep, with close_range (Linux
 // 5.9) over the gaps, or one by one from /proc/self/fd without it.
 func closeFDs(keep []int, nrCloseRange int) syscall.Errno {
+	return overGaps(keep, nrCloseRange, 0)
+}
+
+// markCloseOnExec sets close-on-exec on every descriptor not in keep and
+// clears it on those in keep, with close_range's CLOSE_RANGE_CLOEXEC, or
+// one by one from /proc/self/fd on kernels without it (before 5.11).
+func markCloseOnExec(keep []int, nrCloseRange int) syscall.Errno {
+	if e := overGaps(keep, nrCloseRange, closeRangeCloexec); e != 0 {
+		return e
+	}
+	for _, fd := range keep {
+		if _, _, e := syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_SETFD, 0); e != 0 {
+			return e
+		}
+	}
+	return 0
+}
+
+// overGaps applies close_range with flags to every range of descriptors
+// between the ones in keep, falling back to the descriptors listed in
+// /proc/self/fd when the kernel lacks the call (ENOSYS) or the flag
+// (EINVAL).
+func overGaps(keep []int, nrCloseRange int, flags uintptr) syscall.Errno {
 	sortInts(keep)
 	if nrCloseRange <= 0 {
-		return closeFDsSlow(keep)
+		return eachFD(keep, flags)
 	}
 	next := 0
 	for _, k := range append(keep, -1) {
@@ -315,9 +420,9 @@ func closeFDs(keep []int, nrCloseRange int) syscall.Errno {
 			if k < 0 {
 				hi = ^uintptr(0) >> 32 // ~0U
 			}
-			_, _, e := syscall.RawSyscall(uintptr(nrCloseRange), uintptr(next), hi, 0)
-			if e == syscall.ENOSYS {
-				return closeFDsSlow(keep)
+			_, _, e := syscall.RawSyscall(uintptr(nrCloseRange), uintptr(next), hi, flags)
+			if e == syscall.ENOSYS || (e == syscall.EINVAL && flags != 0) {
+				return eachFD(keep, flags)
 			}
 			if e != 0 {
 				return e
@@ -328,7 +433,9 @@ func closeFDs(keep []int, nrCloseRange int) syscall.Errno {
 	return 0
 }
 
-func closeFDsSlow(keep []int) syscall.Errno {
+// eachFD closes, or marks close-on-exec, every open descriptor not in
+// keep, as /proc/self/fd lists them.
+func eachFD(keep []int, flags uintptr) syscall.Errno {
 	dir, err := syscall.Open("/proc/self/fd", syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return errnoOf(err)
@@ -358,7 +465,13 @@ func closeFDsSlow(keep []int) syscall.Errno {
 		for _, k := range keep {
 			kept = kept || k == fd
 		}
-		if !kept {
+		switch {
+		case kept:
+		case flags&closeRangeCloexec != 0:
+			if _, _, e := syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_SETFD, syscall.FD_CLOEXEC); e != 0 && e != syscall.EBADF {
+				return e
+			}
+		default:
 			syscall.Close(fd)
 		}
 	}
@@ -506,6 +619,8 @@ func sortInts(a []int) {
 // and reports a failed install or execve, then ends the process.
 type reporter struct {
 	statusFD    int
+	direct      bool   // Exec: report on descriptor 2, for a person
+	path        string // the program, named in those reports
 	filters     int
 	started     chan struct{}
 	listenerMsg []byte
@@ -534,6 +649,8 @@ func (r *reporter) loop() {
 			}
 		case stateFailed:
 			r.reportFailure()
+		case stateGone:
+			return // and the runtime ends the thread, still locked
 		}
 		syscall.RawSyscall(syscall.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), 0, 0)
 	}
@@ -566,6 +683,17 @@ func (r *reporter) reportFailure() {
 	default:
 		st = Status{Code: ExitCannotExecute, Errno: int(e), Msg: "execve"}
 	}
-	syscall.Write(r.statusFD, st.Encode())
+	if r.direct {
+		msg := "syscage: " + st.Msg
+		if what == 0 {
+			msg = "syscage: " + r.path + ": " + st.Msg
+		}
+		if st.Errno != 0 {
+			msg += ": " + syscall.Errno(st.Errno).Error()
+		}
+		syscall.Write(2, []byte(msg+"\n"))
+	} else {
+		syscall.Write(r.statusFD, st.Encode())
+	}
 	syscall.RawSyscall(syscall.SYS_EXIT_GROUP, uintptr(st.Code), 0, 0)
 }
