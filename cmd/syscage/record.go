@@ -308,20 +308,53 @@ func writeRecorded(stdout io.Writer, name string, data []byte, ext string) (stri
 	return tmp.Name(), fmt.Errorf("cannot write %s: %v; the recording is kept in %s", name, err, tmp.Name())
 }
 
-// writeNew writes a file through a temporary one beside it, so that a
-// profile being replaced (--from with the same -o) is never half written.
+// writeNew writes a profile to name. A new or regular file is written
+// through a temporary one beside it and renamed over it, so that a profile
+// being replaced (--from with the same -o) is never half written; a
+// symbolic link is followed and its target replaced. Anything else that
+// exists (a device such as /dev/null, a FIFO) is written in place: a
+// rename would replace the device node itself with a regular file.
 func writeNew(name string, data []byte) error {
+	if target, err := filepath.EvalSymlinks(name); err == nil {
+		name = target
+	} else if link, lerr := os.Readlink(name); lerr == nil {
+		// A link to a file yet to be written: write that file.
+		if !filepath.IsAbs(link) {
+			link = filepath.Join(filepath.Dir(name), link)
+		}
+		name = link
+	}
+	st, err := os.Stat(name)
+	switch {
+	case err == nil && st.IsDir():
+		return fmt.Errorf("it is a directory; name a file in it, e.g. %s", filepath.Join(name, "app.policy"))
+	case err == nil && !st.Mode().IsRegular():
+		f, err := os.OpenFile(name, os.O_WRONLY|os.O_TRUNC, 0)
+		if err != nil {
+			return plainPathError(err)
+		}
+		_, err = f.Write(data)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return plainPathError(err)
+	case err != nil && !errors.Is(err, os.ErrNotExist):
+		return plainPathError(err)
+	}
 	dir := filepath.Dir(name)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp-*")
 	if err != nil {
-		return err
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("directory %s does not exist", dir)
+		}
+		return plainPathError(err)
 	}
 	_, err = tmp.Write(data)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
 	mode := os.FileMode(0o644)
-	if st, serr := os.Stat(name); serr == nil {
+	if st != nil {
 		mode = st.Mode().Perm()
 	}
 	if err == nil {
@@ -332,6 +365,21 @@ func writeNew(name string, data []byte) error {
 	}
 	if err != nil {
 		os.Remove(tmp.Name())
+	}
+	return plainPathError(err)
+}
+
+// plainPathError drops the path and operation of an *os.PathError (the
+// caller names the file the user gave, not the temporary one beside it)
+// and keeps the reason: "permission denied", "read-only file system".
+func plainPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
 	}
 	return err
 }
@@ -368,11 +416,13 @@ func printRecordSummary(w io.Writer, rec *record.Recording, ext *record.Extensio
 	if foreign > 0 {
 		distinct += fmt.Sprintf(", %d of them on %s", foreign, strings.Join(arches[1:], " and "))
 	}
-	fmt.Fprintf(w, "syscage: recorded %d syscalls (%s) in %d processes and %d threads, %s, %s backend; the program ended with %s.\n",
-		rec.Total(), distinct, rec.Processes, rec.Threads, rec.End.Sub(rec.Start).Round(time.Millisecond), rec.Backend, rec.Exit)
+	ended := "ended with " + rec.Exit.String()
 	if rec.Exit.Signal != 0 {
-		fmt.Fprintf(w, "syscage: the program died of %s; what it did until then is recorded.\n", rec.Exit.Signal)
+		ended = "was " + rec.Exit.String() + "; what it did until then is recorded"
 	}
+	fmt.Fprintf(w, "syscage: recorded %d syscalls (%s) in %s and %s, %s, %s backend; the program %s.\n",
+		rec.Total(), distinct, counted(rec.Processes, "process", "processes"), counted(rec.Threads, "thread", "threads"),
+		rec.End.Sub(rec.Start).Round(time.Millisecond), rec.Backend, ended)
 	if rec.Interrupted {
 		fmt.Fprintln(w, "syscage: the recording was interrupted: the profile is marked incomplete.")
 	}
@@ -400,7 +450,7 @@ func printRecordSummary(w io.Writer, rec *record.Recording, ext *record.Extensio
 			fmt.Fprintln(w, "syscage: note:", ov)
 		}
 	} else {
-		fmt.Fprintf(w, "syscage: wrote %s.\n", where)
+		fmt.Fprintf(w, "syscage: wrote the profile to %s.\n", where)
 	}
 	if freqWhere != "" {
 		fmt.Fprintf(w, "syscage: wrote the frequency profile %s (syscage compile --freq).\n", freqWhere)
@@ -410,9 +460,8 @@ func printRecordSummary(w io.Writer, rec *record.Recording, ext *record.Extensio
 // progressLine shows a recording's progress on a terminal: a status line
 // rewritten in place, and the syscalls as they first appear.
 type progressLine struct {
-	mu    sync.Mutex
-	w     io.Writer
-	calls int
+	mu sync.Mutex
+	w  io.Writer
 }
 
 func (p *progressLine) update(pr record.Progress) {
@@ -447,4 +496,12 @@ func wrapList(prefix string, items []string, width int) string {
 	}
 	b.WriteString(strings.TrimRight(line, " ") + "\n")
 	return b.String()
+}
+
+// counted writes n with the singular or plural noun: "1 process", "2 processes".
+func counted(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -263,3 +263,102 @@ func TestRecordProgressLine(t *testing.T) {
 		t.Errorf("wrapped list lost items:\n%s", long)
 	}
 }
+
+// TestWriteRecorded: the profile goes where -o says, whatever is there: a
+// new or regular file is replaced whole, a symbolic link's target is
+// written and the link kept, a FIFO or device is written in place (never
+// replaced by a regular file: -o /dev/null must leave /dev/null a
+// device); what cannot be written is kept in $TMPDIR, and the error names
+// the path given and why, not a temporary file.
+func TestWriteRecorded(t *testing.T) {
+	dir := t.TempDir()
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	path := func(name string) string { return filepath.Join(dir, name) }
+	data := []byte("default allow\n")
+
+	os.WriteFile(path("old.policy"), []byte("old\n"), 0o600)
+	os.WriteFile(path("target.policy"), []byte("old\n"), 0o644)
+	os.Symlink("target.policy", path("link.policy"))
+	os.Symlink("later.policy", path("dangling.policy"))
+	os.Mkdir(path("adir"), 0o755)
+	if err := syscall.Mkfifo(path("fifo"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	cases := []struct {
+		name    string
+		out     string
+		written string      // the file that must hold data afterwards
+		mode    os.FileMode // the type and permissions of out afterwards (Lstat)
+		wantErr []string
+	}{
+		{name: "new file", out: path("new.policy"), written: path("new.policy"), mode: 0o644},
+		{name: "replaced, mode kept", out: path("old.policy"), written: path("old.policy"), mode: 0o600},
+		{name: "symlink followed", out: path("link.policy"), written: path("target.policy"), mode: os.ModeSymlink | 0o777},
+		{name: "dangling symlink followed", out: path("dangling.policy"), written: path("later.policy"), mode: os.ModeSymlink | 0o777},
+		{name: "FIFO written in place", out: path("fifo"), mode: os.ModeNamedPipe | 0o600},
+		{name: "a directory", out: path("adir"), mode: os.ModeDir | 0o755, wantErr: []string{"cannot write " + path("adir") + ": it is a directory", "kept in " + tmp}},
+		{name: "no such directory", out: path("none/x.policy"), wantErr: []string{"cannot write " + path("none/x.policy") + ": directory " + path("none") + " does not exist", "kept in " + tmp}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			// The FIFO's reader opens without blocking, so that a FIFO
+			// replaced rather than written fails the test, not hangs it.
+			var fifo *os.File
+			if c.mode&os.ModeNamedPipe != 0 {
+				fd, err := syscall.Open(c.out, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fifo = os.NewFile(uintptr(fd), c.out)
+				defer fifo.Close()
+			}
+			var stdout strings.Builder
+			where, err := writeRecorded(&stdout, c.out, data, ".policy")
+			if len(c.wantErr) > 0 {
+				if err == nil {
+					t.Fatalf("wrote %s, want an error", where)
+				}
+				for _, w := range c.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q lacks %q", err, w)
+					}
+				}
+				if strings.Contains(err.Error(), ".tmp-") {
+					t.Errorf("error %q names a temporary file", err)
+				}
+				if b, rerr := os.ReadFile(where); rerr != nil || string(b) != string(data) {
+					t.Errorf("the kept copy %s: %q, %v", where, b, rerr)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if fifo != nil {
+				b := make([]byte, 2*len(data))
+				n, _ := fifo.Read(b)
+				if string(b[:n]) != string(data) {
+					t.Errorf("the FIFO's reader got %q", b[:n])
+				}
+			}
+			if c.written != "" {
+				if b, err := os.ReadFile(c.written); err != nil || string(b) != string(data) {
+					t.Errorf("%s holds %q, %v", c.written, b, err)
+				}
+			}
+			if c.mode != 0 {
+				st, err := os.Lstat(c.out)
+				if err != nil || st.Mode() != c.mode {
+					t.Errorf("%s afterwards: %v, %v; want mode %v", c.out, st.Mode(), err, c.mode)
+				}
+			}
+		})
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 8 {
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		t.Errorf("files left beside the outputs: %v", names)
+	}
+}
