@@ -143,3 +143,29 @@ func TestRecordInterrupt(t *testing.T) {
 		t.Errorf("what the program did before the interruption is missing: %v", rec.Syscalls)
 	}
 }
+
+// TestRecordExecs: the recording lists the programs executed, not the
+// execve calls that failed on the way (a PATH search tries every
+// directory before the one that holds the program).
+func TestRecordExecs(t *testing.T) {
+	missing := t.TempDir() // an empty directory: execve there fails with ENOENT
+	argv := []string{"/usr/bin/env", "PATH=" + missing + "/a:" + missing + "/b:/usr/bin:/bin", "true"}
+	if _, err := os.Stat(argv[0]); err != nil {
+		t.Skipf("no %s: %v", argv[0], err)
+	}
+	for _, b := range []Backend{BackendPtrace, BackendEBPF} {
+		t.Run(b.String(), func(t *testing.T) {
+			if b == BackendEBPF {
+				needEBPF(t)
+			}
+			rec := recordIt(t, b, nil, argv...)
+			execve := rec.Lookup(nativeName(), "execve")
+			if execve == nil || execve.Count < 4 {
+				t.Fatalf("execve recorded %v, want the failed calls counted too", execve)
+			}
+			if len(rec.Execs) != 2 || rec.Execs[0] != argv[0] || !slices.Contains([]string{"/usr/bin/true", "/bin/true"}, rec.Execs[1]) {
+				t.Errorf("programs executed %q, want [%s /usr/bin/true]", rec.Execs, argv[0])
+			}
+		})
+	}
+}

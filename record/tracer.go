@@ -182,7 +182,8 @@ func (t *tracer) setupBackend() (bpf.Program, error) {
 			t.rec.Backend = BackendEBPF.String()
 			return filter, nil
 		case backend == BackendEBPF:
-			return nil, &StartError{Code: ExitInternal, Msg: "the eBPF backend is not available: " + err.Error()}
+			return nil, &StartError{Code: ExitInternal, Msg: "the eBPF backend is not available: " + err.Error() +
+				" (it needs root, or CAP_BPF and CAP_PERFMON, on x86_64); --backend ptrace works for any user"}
 		default:
 			t.rec.Notes = append(t.rec.Notes, "recorded with ptrace alone (every syscall stops the program): the eBPF backend is not available: "+err.Error())
 		}
@@ -216,6 +217,10 @@ type tracer struct {
 	rootExit     *Exit
 	stageFailure *stageMsg
 	readErrs     int
+	// execPath is the program each thread asked execve for, until the
+	// kernel reports the exec done (PTRACE_EVENT_EXEC): a failed execve
+	// (a PATH search trying each directory) executed nothing.
+	execPath map[int]string
 }
 
 func (t *tracer) run(ctx context.Context, cfg stageConfig) error {
@@ -440,7 +445,12 @@ func (t *tracer) stopped(tid int, ws unix.WaitStatus) {
 		}
 		resume(tid, 0)
 	case ptraceEventExec:
-		if old, err := eventMsg(tid); err == nil && int(old) != tid {
+		old, err := eventMsg(tid)
+		if err != nil {
+			old = uint(tid)
+		}
+		t.execDone(tid, int(old))
+		if err == nil && int(old) != tid {
 			// A thread other than the leader executed: it now has the
 			// leader's id, and its old id is gone without an exit.
 			t.mu.Lock()
@@ -468,6 +478,22 @@ func (t *tracer) stopped(tid int, ws unix.WaitStatus) {
 		resume(tid, int(sig))
 	default:
 		resume(tid, 0)
+	}
+}
+
+// execDone notes the program a thread executed: the path its execve
+// asked for (the thread had id old then; a thread other than the leader
+// takes the leader's id tid in an exec), or the kernel's link to the new
+// executable when that path was not read.
+func (t *tracer) execDone(tid, old int) {
+	prog, ok := t.execPath[old]
+	delete(t.execPath, old)
+	delete(t.execPath, tid)
+	if !ok {
+		prog, _ = os.Readlink("/proc/" + strconv.Itoa(tid) + "/exe")
+	}
+	if prog != "" && !slices.Contains(t.rec.Execs, prog) {
+		t.rec.Execs = append(t.rec.Execs, prog)
 	}
 }
 
@@ -549,8 +575,11 @@ func (t *tracer) seccompStop(tid int) {
 		if name == "execveat" {
 			p = si.Args[1]
 		}
-		if prog := readString(tid, p, 4096); prog != "" && !slices.Contains(t.rec.Execs, prog) {
-			t.rec.Execs = append(t.rec.Execs, prog)
+		if prog := readString(tid, p, 4096); prog != "" {
+			if t.execPath == nil {
+				t.execPath = map[int]string{}
+			}
+			t.execPath[tid] = prog
 		}
 	}
 	t.col.add(a, nr, si.Args, 1)
