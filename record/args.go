@@ -75,11 +75,6 @@ var specs = map[string]syscallSpec{
 	"socketcall":        {args: []argSpec{{"call", shapeIn, symNumber}}},
 }
 
-// clone3Spec describes clone3's flags, which live in memory (struct
-// clone_args): the tracer reads them so that the clone rule that replaces
-// clone3 allows what the program asked for.
-var clone3Spec = syscallSpec{args: []argSpec{{"clone_flags", shapeOnly, symCloneFlags}}}
-
 // argSlots returns the slots of the captured arguments of a syscall on
 // an arch, in the spec's order, or nil when none are captured there
 // (unknown syscall, or no signature: 64-bit arguments on 32-bit ABIs).

@@ -34,7 +34,7 @@ func ExampleProfile() {
 	os.Stdout.Write(policy.Format(p))
 	// Output:
 	// # Recorded by syscage record from: ./server
-	// # 125 syscalls, 3 distinct, in 1 processes (1 threads); exit status 0.
+	// # 125 syscalls, 3 distinct, in 1 process (1 thread); exit status 0.
 	// # A rule's comment says how many times the run made the syscall.
 	//
 	// arch x86_64

@@ -150,7 +150,9 @@ func Profile(r *Recording, o ProfileOptions) (*policy.Policy, error) {
 				rl.Only = &policy.Applies{Arches: []string{an}}
 			}
 			if len(rules) > 0 {
-				rules[0].Comment = strings.TrimPrefix(rules[0].Comment+"\n"+fmt.Sprintf("Syscalls made through the %s entry point.", an), "\n")
+				// The heading comes first: the first rule's comment is
+				// written above the block's opening line.
+				rules[0].Comment = strings.TrimSuffix(fmt.Sprintf("Syscalls made through the %s entry point.", an)+"\n"+rules[0].Comment, "\n")
 				rules[0].BlankBefore = len(p.Rules) > 0
 			}
 		}
@@ -166,8 +168,8 @@ func headComment(r *Recording, o ProfileOptions) string {
 	if !r.Start.IsZero() {
 		fmt.Fprintf(&b, "Run of %s, %s (%s backend): ", r.Start.Format(time.RFC3339), r.End.Sub(r.Start).Round(time.Millisecond), r.Backend)
 	}
-	fmt.Fprintf(&b, "%d syscalls, %d distinct, in %d processes (%d threads); %s.\n",
-		r.Total(), len(r.Syscalls), r.Processes, r.Threads, r.Exit)
+	fmt.Fprintf(&b, "%d syscalls, %d distinct, in %s (%s); %s.\n",
+		r.Total(), len(r.Syscalls), counted(r.Processes, "process", "processes"), counted(r.Threads, "thread", "threads"), r.Exit)
 	if len(r.Execs) > 0 {
 		fmt.Fprintf(&b, "Programs executed: %s.\n", strings.Join(r.Execs, ", "))
 	}
@@ -442,6 +444,14 @@ const clone3Comment = "clone3 passes its flags in memory, which a filter cannot 
 func errnoOf(a *arch.Arch, name string) uint16 {
 	n, _ := a.Errno(name)
 	return uint16(n)
+}
+
+// counted writes n with the singular or plural noun: "1 process", "2 processes".
+func counted(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 func countText(n uint64) string {

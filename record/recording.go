@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/syscage/syscage/arch"
 )
 
@@ -48,16 +50,26 @@ type Exit struct {
 	CoreDumped bool `json:"core_dumped,omitempty"`
 }
 
-// String says how the program ended, in words.
+// String says how the program ended, in words: "exit status 3",
+// "killed by signal 11 (SIGSEGV: segmentation fault)".
 func (e Exit) String() string {
 	if e.Signal != 0 {
-		s := fmt.Sprintf("killed by signal %d (%s)", int(e.Signal), e.Signal)
+		s := fmt.Sprintf("killed by signal %d (%s)", int(e.Signal), signalText(e.Signal))
 		if e.CoreDumped {
 			s += ", core dumped"
 		}
 		return s
 	}
 	return fmt.Sprintf("exit status %d", e.Code)
+}
+
+// signalText names a signal as "SIGSEGV: segmentation fault", or by its
+// description alone when it has no name (a real-time signal).
+func signalText(sig syscall.Signal) string {
+	if name := unix.SignalName(sig); name != "" {
+		return name + ": " + sig.String()
+	}
+	return sig.String()
 }
 
 // Syscall is one syscall on one architecture, with how often it was made.
