@@ -13,9 +13,10 @@ import (
 // LauncherSyscalls are the syscalls `syscage run` makes under the
 // program's own filter before the program runs: the init stage installs
 // the filters as its last step and then calls execve, and nothing else
-// (sandbox/init.go: the filtered thread makes no syscall but seccomp and
-// execve; a second seccomp call happens only when a profile is split into
-// stacked filters, and the filters before the last must then allow it).
+// (sandbox/initstage/stage.go: the filtered thread makes no syscall but
+// seccomp and execve; a second seccomp call happens only when a profile
+// is split into stacked filters, and the filters before the last must
+// then allow it).
 // Profile adds them so that a recorded profile starts its program under
 // `syscage run` on the first try.
 var LauncherSyscalls = []string{"execve"}
