@@ -113,7 +113,8 @@ func tableOf(a *arch.Arch) *table {
 }
 
 // resolveArch resolves every rule of the policy for one architecture.
-func (m *model) resolveArch(a *arch.Arch, ap *applier, ids []int32) (*archModel, error) {
+// bit is a's bit in m.ruleOn.
+func (m *model) resolveArch(a *arch.Arch, bit uint64, ids []int32) (*archModel, error) {
 	p := m.p
 	tab := tableOf(a)
 	am := m.archModels[a]
@@ -142,7 +143,7 @@ func (m *model) resolveArch(a *arch.Arch, ap *applier, ids []int32) (*archModel,
 	rr := ruleResolver{m: m, am: am, res: resolver{arch: a}}
 	k := 0 // index into ids
 	for ri, r := range p.Rules {
-		if !ap.applies(r, a) {
+		if m.ruleOn[ri]&bit == 0 {
 			k += len(r.Syscalls)
 			continue
 		}

@@ -36,6 +36,8 @@ type cond struct {
 	op   policy.CmpOp
 	a, b uint64   // Value, and Mask (OpMaskedEq) or High (OpRange)
 	set  []uint64 // OpIn members, sorted, without duplicates
+
+	iv ivCache // what intervals found, once asked
 }
 
 var (

@@ -9,27 +9,66 @@ import (
 	"github.com/syscage/syscage/policy"
 )
 
-// applier decides rules' only/except restrictions as
-// policy.Rule.AppliesOn does, remembering the answers for the names it
-// meets (capabilities, architectures, kernel versions), which a policy
-// repeats on many rules and the compiler asks about once per architecture.
-type applier struct {
-	env     policy.Env
-	heldCap map[string]bool
-	archs   map[string]*arch.Arch
-	kernel  map[string]bool
-	envCaps map[string]bool // the environment's capabilities, normalised
+// ruleMasks decides the only/except restrictions of every rule as
+// policy.Rule.AppliesOn does, for each accepted architecture at once:
+// bit i of out[ri] is set when rule ri applies on accepted[i] in env.
+// The capabilities and the kernel are asked about once per rule, not once
+// per architecture, and each architecture name a rule lists is looked up
+// once. accepted has at most 64 members (arch.All has fewer).
+func ruleMasks(rules []*policy.Rule, accepted []*arch.Arch, env policy.Env, out []uint64, caps *[]string) []uint64 {
+	all := uint64(1)<<len(accepted) - 1
+	if len(accepted) >= 64 {
+		all = ^uint64(0)
+	}
+	ec := envCaps(env, (*caps)[:0])
+	*caps = ec
+	var kernel kernelAnswers
+	for _, r := range rules {
+		mask := all
+		if o := r.Only; o != nil {
+			if len(o.Arches) > 0 {
+				mask &= archMask(o.Arches, accepted)
+			}
+			for _, c := range o.Caps {
+				if !hasCap(env, ec, c) {
+					mask = 0
+				}
+			}
+			if o.MinKernel != "" && !kernel.atLeast(env, o.MinKernel) {
+				mask = 0
+			}
+		}
+		if x := r.Except; x != nil && mask != 0 {
+			mask &^= archMask(x.Arches, accepted)
+			for _, c := range x.Caps {
+				if hasCap(env, ec, c) {
+					mask = 0
+				}
+			}
+			if x.MinKernel != "" && kernel.atLeast(env, x.MinKernel) {
+				mask = 0
+			}
+		}
+		out = append(out, mask)
+	}
+	return out
 }
 
-func newApplier(env policy.Env) *applier {
-	ap := &applier{env: env, heldCap: map[string]bool{}, archs: map[string]*arch.Arch{}, kernel: map[string]bool{}}
-	if env.Caps != nil {
-		ap.envCaps = make(map[string]bool, len(env.Caps))
-		for _, c := range env.Caps {
-			ap.envCaps[capKey(c)] = true
+// archMask returns the bits of the accepted architectures names lists.
+func archMask(names []string, accepted []*arch.Arch) uint64 {
+	var mask uint64
+	for _, n := range names {
+		b, err := arch.ByName(n)
+		if err != nil {
+			continue
+		}
+		for i, a := range accepted {
+			if a == b {
+				mask |= 1 << i
+			}
 		}
 	}
-	return ap
+	return mask
 }
 
 // capKey normalises a capability name as policy does: case and the CAP_
@@ -38,74 +77,51 @@ func capKey(c string) string {
 	return strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(c)), "CAP_")
 }
 
-func (ap *applier) hasCap(c string) bool {
-	if ap.envCaps == nil {
-		return true // nil Caps: every capability
+// envCaps returns the environment's capabilities normalised, appended to
+// buf.
+func envCaps(env policy.Env, buf []string) []string {
+	for _, c := range env.Caps {
+		buf = append(buf, capKey(c))
 	}
-	held, ok := ap.heldCap[c]
-	if !ok {
-		held = ap.envCaps[capKey(c)]
-		ap.heldCap[c] = held
-	}
-	return held
+	return buf
 }
 
-func (ap *applier) listed(names []string, a *arch.Arch) bool {
-	for _, n := range names {
-		b, ok := ap.archs[n]
-		if !ok {
-			b, _ = arch.ByName(n)
-			ap.archs[n] = b
-		}
-		if b == a {
+// hasCap reports whether the environment holds capability c; held is
+// envCaps of env. nil Caps means every capability.
+func hasCap(env policy.Env, held []string, c string) bool {
+	if env.Caps == nil {
+		return true
+	}
+	k := capKey(c)
+	for _, h := range held {
+		if h == k {
 			return true
 		}
 	}
 	return false
 }
 
-// kernelAtLeast asks policy whether the environment's kernel is at least
-// min, through a rule that only restricts the kernel.
-func (ap *applier) kernelAtLeast(min string) bool {
-	v, ok := ap.kernel[min]
-	if !ok {
-		r := policy.Rule{Only: &policy.Applies{MinKernel: min}}
-		v = r.AppliesOn(nil, ap.env)
-		ap.kernel[min] = v
-	}
-	return v
+// kernelAnswers remembers whether the environment's kernel is at least
+// a version, for the last few versions asked about: a policy names few.
+type kernelAnswers struct {
+	mins [4]string
+	ok   [4]bool
+	n    int
 }
 
-// applies mirrors policy.Rule.AppliesOn: Only must hold in every
-// dimension it lists, Except in none.
-func (ap *applier) applies(r *policy.Rule, a *arch.Arch) bool {
-	if o := r.Only; o != nil {
-		if len(o.Arches) > 0 && !ap.listed(o.Arches, a) {
-			return false
-		}
-		for _, c := range o.Caps {
-			if !ap.hasCap(c) {
-				return false
-			}
-		}
-		if o.MinKernel != "" && !ap.kernelAtLeast(o.MinKernel) {
-			return false
+// atLeast asks policy whether env's kernel is at least version, through a
+// rule that only restricts the kernel.
+func (k *kernelAnswers) atLeast(env policy.Env, version string) bool {
+	for i := range min(k.n, len(k.mins)) {
+		if k.mins[i] == version {
+			return k.ok[i]
 		}
 	}
-	if x := r.Except; x != nil {
-		if ap.listed(x.Arches, a) {
-			return false
-		}
-		for _, c := range x.Caps {
-			if ap.hasCap(c) {
-				return false
-			}
-		}
-		if x.MinKernel != "" && ap.kernelAtLeast(x.MinKernel) {
-			return false
-		}
-	}
-	return true
+	r := policy.Rule{Only: &policy.Applies{MinKernel: version}}
+	v := r.AppliesOn(nil, env)
+	k.mins[k.n%len(k.mins)], k.ok[k.n%len(k.mins)] = version, v
+	k.n++
+	return v
 }
 
 // nameIDs numbers every syscall name of every architecture, so that a

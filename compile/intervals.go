@@ -27,6 +27,27 @@ const maxIntervals = 64
 // single argument and the set is a union of at most maxIntervals ranges.
 // It also returns how many comparisons the condition has.
 func intervals(c *cond) (arg int, wide bool, set []ival, leaves int, ok bool) {
+	if c.kind == condTrue || c.kind == condFalse {
+		return 0, false, nil, 0, false // also keeps the shared constants unwritten
+	}
+	iv := &c.iv
+	if !iv.done {
+		iv.arg, iv.wide, iv.set, iv.leaves, iv.ok = computeIntervals(c)
+		iv.done = true
+	}
+	return iv.arg, iv.wide, iv.set, iv.leaves, iv.ok
+}
+
+// ivCache remembers what intervals found for a condition: the lowering
+// asks about each condition several times (for a chain of sets, then for
+// the condition itself and its terms).
+type ivCache struct {
+	done, ok, wide bool
+	arg, leaves    int
+	set            []ival
+}
+
+func computeIntervals(c *cond) (arg int, wide bool, set []ival, leaves int, ok bool) {
 	switch c.kind {
 	case condCmp:
 		set, ok = cmpIntervals(c)

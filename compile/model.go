@@ -80,6 +80,10 @@ type model struct {
 	heat    []float64
 	longest []int
 	ids     []int32
+	// ruleOn says on which accepted architectures each rule applies
+	// (see ruleMasks); envCaps is its scratch.
+	ruleOn  []uint64
+	envCaps []string
 }
 
 // models recycles models: compiling many policies then reuses the
@@ -141,6 +145,11 @@ func newModel(p *policy.Policy, opts Options) (*model, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(accepted) > 64 {
+		// ruleMasks keeps a bit per accepted architecture; arch.All has
+		// far fewer.
+		return nil, fmt.Errorf("compile: internal error: %d accepted architectures, more than 64", len(accepted))
+	}
 	m.big = accepted[0].BigEndian
 	for _, a := range accepted[1:] {
 		if a.BigEndian != m.big {
@@ -153,10 +162,10 @@ func newModel(p *policy.Policy, opts Options) (*model, error) {
 	m.addOrigin(m.badArch, Origin{Kind: FromBadArch})
 
 	byAudit := map[uint32]*group{}
-	ap := newApplier(opts.Env)
+	m.ruleOn = ruleMasks(p.Rules, accepted, opts.Env, m.ruleOn[:0], &m.envCaps)
 	m.ids = targetIDs(p.Rules, m.ids[:0])
 	ids := m.ids
-	for _, a := range accepted {
+	for ai, a := range accepted {
 		g := byAudit[a.AuditArch]
 		if g == nil {
 			g = &group{audit: a.AuditArch, members: arch.ByAuditArch(a.AuditArch)}
@@ -165,7 +174,7 @@ func newModel(p *policy.Policy, opts Options) (*model, error) {
 			byAudit[a.AuditArch] = g
 			m.groups = append(m.groups, g)
 		}
-		am, err := m.resolveArch(a, ap, ids)
+		am, err := m.resolveArch(a, uint64(1)<<ai, ids)
 		if err != nil {
 			return nil, err
 		}

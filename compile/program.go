@@ -183,11 +183,14 @@ func (m *model) runs(g *graph, l *lowerer, grp *group, own span, allow nodeID, b
 		if grp != m.groups[0] || am != firstModel(grp) {
 			scale = 1e-3
 		}
-		unk := g.ret(am.unkRet)
+		unk, def := g.ret(am.unkRet), g.ret(am.defRet)
 		cur := uint64(rg.lo)
 		tab := am.tab
 		ti := sort.Search(len(tab.nrs), func(i int) bool { return tab.nrs[i] >= rg.lo })
 		xi := sort.Search(len(am.extraNrs), func(i int) bool { return am.extraNrs[i] >= rg.lo })
+		// The ret node of the last unconditional rule met: most chains
+		// are one such rule, and few actions recur.
+		lastRet, lastNode := am.defRet, def
 		for {
 			// The next number with a decision of its own: from the table
 			// or named by a rule.
@@ -207,13 +210,29 @@ func (m *model) runs(g *graph, l *lowerer, grp *group, own span, allow nodeID, b
 			}
 			known := tnr < xnr
 			w := tinyWeight
+			var cl chainLinks
+			fb := unk
 			if known {
 				w += m.weight(tab, ti) * scale
+				cl = am.chains[ti]
+				fb = def
 				ti++
 			} else {
+				cl = am.extra[uint32(nr)]
 				xi++
 			}
-			code := m.code(g, l, am, uint32(nr), known)
+			// Most syscalls have no rule or one without condition.
+			code := fb
+			if cl.first != 0 {
+				if e := &am.arena[cl.first]; e.cond == 0 {
+					if e.ret != lastRet {
+						lastRet, lastNode = e.ret, g.ret(e.ret)
+					}
+					code = lastNode
+				} else {
+					code = m.code(g, l, am, cl, fb)
+				}
+			}
 			if known && code == allow {
 				uncond++
 			}
@@ -238,23 +257,15 @@ func firstModel(grp *group) *archModel {
 	return nil
 }
 
-// code builds the first-match chain of syscall nr: each applicable rule's
-// condition, in order, the fallback action last.
-func (m *model) code(g *graph, l *lowerer, am *archModel, nr uint32, known bool) nodeID {
-	fb := am.unkRet
-	if known {
-		fb = am.defRet
+// code builds the first-match chain cl of one syscall of am: each
+// applicable rule's condition, in order, the fallback fb last.
+func (m *model) code(g *graph, l *lowerer, am *archModel, cl chainLinks, fb nodeID) nodeID {
+	ch := m.scratch[:0]
+	for e := cl.first; e != 0; e = am.arena[e].next {
+		ch = append(ch, am.arena[e])
 	}
-	// Most syscalls have no rule or one without condition.
-	cl := am.links(nr)
-	if cl.first == 0 {
-		return g.ret(fb)
-	}
-	if e := &am.arena[cl.first]; e.cond == 0 {
-		return g.ret(e.ret)
-	}
-	ch, _ := am.chain(nr, m.scratch[:0])
 	m.scratch = ch
+	fbRet := g.nodes[fb].k
 	// Chains with the same conditions and actions have the same code;
 	// another architecture has often built it already.
 	key := m.codeKey[:0]
@@ -262,12 +273,12 @@ func (m *model) code(g *graph, l *lowerer, am *archModel, nr uint32, known bool)
 		key = binary.LittleEndian.AppendUint32(key, uint32(e.cond))
 		key = binary.LittleEndian.AppendUint32(key, e.ret)
 	}
-	key = binary.LittleEndian.AppendUint32(key, fb)
+	key = binary.LittleEndian.AppendUint32(key, fbRet)
 	m.codeKey = key
 	if id, ok := m.codes[string(key)]; ok {
 		return id
 	}
-	next := g.ret(fb)
+	next := fb
 	for i := len(ch) - 1; i >= 0; {
 		// Rules whose conditions are range sets on one argument are
 		// searched together.
