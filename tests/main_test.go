@@ -1,6 +1,7 @@
 // Package tests holds syscage's end-to-end tests: real programs run
 // under `syscage run` against the real kernel (the corpus, the bypass and
-// behaviour suite, terminals and signals) and the start-up benchmark.
+// behaviour suite, terminals and signals), recorded with `syscage record`
+// and run under their recorded profiles, and the start-up benchmark.
 // Tests build the syscage command and the C probe once, into a temporary
 // directory.
 package tests
