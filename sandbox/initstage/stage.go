@@ -148,8 +148,13 @@ func Exec(cfg *Config, d Direct) *Status {
 	if cfg.Gate != nil {
 		return fail(ExitInternal, 0, "an exec gate needs a supervising parent")
 	}
-	st := (&stage{cfg: cfg, statusFD: -1, direct: &d}).exec()
-	initState.Store(stateGone) // the reporting thread has nothing to report
+	s := &stage{cfg: cfg, statusFD: -1, direct: &d}
+	st := s.exec()
+	// The reporting thread has nothing to report: let it end.
+	initState.Store(stateGone)
+	if s.rep != nil {
+		close(s.rep.armed)
+	}
 	return st
 }
 
@@ -289,6 +294,7 @@ func (s *stage) exec() *Status {
 		return fail(ExitInternal, 0, "init stage: an environment variable holds a NUL byte")
 	}
 	<-s.rep.started
+	close(s.rep.armed)
 	nrSeccomp := uintptr(c.NrSeccomp)
 	flags := uintptr(c.Flags)
 
@@ -622,7 +628,8 @@ type reporter struct {
 	direct      bool   // Exec: report on descriptor 2, for a person
 	path        string // the program, named in those reports
 	filters     int
-	started     chan struct{}
+	started     chan struct{} // closed once the thread runs
+	armed       chan struct{} // closed just before the filters go on
 	listenerMsg []byte
 }
 
@@ -631,6 +638,7 @@ func newReporter(statusFD, filters int) *reporter {
 		statusFD:    statusFD,
 		filters:     filters,
 		started:     make(chan struct{}),
+		armed:       make(chan struct{}),
 		listenerMsg: (&Status{Listener: true}).Encode(),
 	}
 	return r
@@ -639,6 +647,10 @@ func newReporter(statusFD, filters int) *reporter {
 func (r *reporter) loop() {
 	runtime.LockOSThread() // never released: this thread stays unfiltered
 	close(r.started)
+	// Polling starts only when the filters are about to go on: a thread
+	// waking every 20 microseconds through the whole hardening takes a
+	// core from the one doing it, on a machine with few of them.
+	<-r.armed
 	ts := syscall.Timespec{Nsec: 20_000}
 	for {
 		switch initState.Load() {
