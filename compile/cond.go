@@ -359,6 +359,17 @@ type condShape struct {
 	// syscall's signature. perArch: some constant is symbolic, so its
 	// value comes from the architecture.
 	perSyscall, perArch bool
+	// known lists the conditions resolved so far for the widths of the
+	// slots, when the resolution depends on nothing else: a rule meets
+	// few combinations of widths, so a short list beats a map.
+	known  [4]widthsCond
+	nknown uint8
+}
+
+// widthsCond is a condition index resolved for the widths of the slots.
+type widthsCond struct {
+	widths uint8
+	ci     int32
 }
 
 // condKey identifies a resolved condition: the rule, the widths of the
@@ -412,7 +423,8 @@ func shapeOf(e policy.Expr, s *condShape) {
 // chains share their code.
 func (m *model) condition(res *resolver, ri int32, name string) (int32, error) {
 	if len(m.shapes) != len(m.p.Rules) {
-		m.shapes = append(m.shapes[:0], make([]condShape, len(m.p.Rules))...)
+		m.shapes = grow(&m.shapes, len(m.p.Rules))
+		clear(m.shapes)
 	}
 	r := m.p.Rules[ri]
 	sh := &m.shapes[ri]
@@ -433,12 +445,19 @@ func (m *model) condition(res *resolver, ri int32, name string) (int32, error) {
 			}
 		}
 	}
-	// Most conditions depend on the widths only: a number is key enough.
+	// Most conditions depend on the widths only: the rule's short list
+	// is key enough.
 	simple := key.arch == nil && key.name == ""
-	skey := uint64(uint32(ri))<<8 | uint64(key.widths)
 	if simple {
-		if ci, ok := m.condIndexSimple[skey]; ok {
-			return ci, nil
+		for _, k := range sh.known[:sh.nknown] {
+			if k.widths == key.widths {
+				return k.ci, nil
+			}
+		}
+		if int(sh.nknown) == len(sh.known) {
+			if ci, ok := m.condIndexSimple[uint64(key.widths)|uint64(uint32(ri))<<8]; ok {
+				return ci, nil
+			}
 		}
 	} else if ci, ok := m.condIndex[key]; ok {
 		return ci, nil
@@ -456,9 +475,13 @@ func (m *model) condition(res *resolver, ri int32, name string) (int32, error) {
 	default:
 		m.conds = append(m.conds, c)
 	}
-	if simple {
-		m.condIndexSimple[skey] = ci
-	} else {
+	switch {
+	case simple && int(sh.nknown) < len(sh.known):
+		sh.known[sh.nknown] = widthsCond{key.widths, ci}
+		sh.nknown++
+	case simple:
+		m.condIndexSimple[uint64(key.widths)|uint64(uint32(ri))<<8] = ci
+	default:
 		m.condIndex[key] = ci
 	}
 	return ci, nil

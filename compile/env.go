@@ -1,7 +1,6 @@
 package compile
 
 import (
-	"hash/maphash"
 	"strings"
 	"sync"
 
@@ -141,17 +140,18 @@ var nameIDs = sync.OnceValue(func() map[string]int32 {
 
 // nameIndex is nameIDs as an open-addressing table of compact entries,
 // which a compilation reads once per name of the policy: denser in the
-// cache than a map, so the hundreds of lookups of a large profile stay
-// cheap.
+// cache than a map, and hashed with two word loads rather than a pass
+// over the bytes, so the hundreds of lookups of a large profile stay
+// cheap. The table holds a fixed set of names, so no input can make its
+// probe sequences longer than they are.
 type nameIndex struct {
-	seed  maphash.Seed
 	slots []int32  // name ID + 1, 0 empty; a power of two long
 	names []string // by ID
 }
 
 var nameTable = sync.OnceValue(func() *nameIndex {
 	ids := nameIDs()
-	x := &nameIndex{seed: maphash.MakeSeed(), names: make([]string, len(ids))}
+	x := &nameIndex{names: make([]string, len(ids))}
 	size := 1
 	for size < 4*len(ids) {
 		size *= 2
@@ -159,19 +159,54 @@ var nameTable = sync.OnceValue(func() *nameIndex {
 	x.slots = make([]int32, size)
 	for n, id := range ids {
 		x.names[id] = n
-		i := maphash.String(x.seed, n) & uint64(size-1)
+	}
+	// Insert in ID order, so that the table does not depend on map order.
+	for id, n := range x.names {
+		i := nameHash(n) & uint64(size-1)
 		for x.slots[i] != 0 {
 			i = (i + 1) & uint64(size-1)
 		}
-		x.slots[i] = id + 1
+		x.slots[i] = int32(id) + 1
 	}
 	return x
 })
 
+// nameHash hashes a syscall name from its length and its first and last
+// bytes, read as two little-endian words that overlap on short names.
+func nameHash(s string) uint64 {
+	n := len(s)
+	var a, b uint64
+	switch {
+	case n >= 8:
+		a, b = load64(s), load64(s[n-8:])
+	case n >= 4:
+		a, b = uint64(load32(s)), uint64(load32(s[n-4:]))
+	default:
+		for i := 0; i < n; i++ {
+			a = a<<8 | uint64(s[i])
+		}
+	}
+	h := (a^uint64(n))*0x9e3779b97f4a7c15 ^ b*0xc2b2ae3d27d4eb4f
+	h ^= h >> 29
+	h *= 0xff51afd7ed558ccd
+	return h ^ h>>32
+}
+
+func load64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+func load32(s string) uint32 {
+	_ = s[3]
+	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
+}
+
 // id returns the name ID of a syscall name, or -1.
 func (x *nameIndex) id(name string) int32 {
 	mask := uint64(len(x.slots) - 1)
-	for i := maphash.String(x.seed, name) & mask; ; i = (i + 1) & mask {
+	for i := nameHash(name) & mask; ; i = (i + 1) & mask {
 		v := x.slots[i]
 		if v == 0 {
 			return -1
@@ -188,7 +223,8 @@ func (x *nameIndex) id(name string) int32 {
 func targetIDs(rules []*policy.Rule, out []int32) []int32 {
 	ids := nameTable()
 	for _, r := range rules {
-		for _, t := range r.Syscalls {
+		for ti := range r.Syscalls {
+			t := &r.Syscalls[ti]
 			id := int32(-1)
 			if t.Group == "" && !t.HasNr {
 				id = ids.id(t.Name)

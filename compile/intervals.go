@@ -200,38 +200,45 @@ type piece struct {
 func (l *lowerer) piecewise(arg int, wide bool, pieces []piece, fallback nodeID) nodeID {
 	// Cut the domain at every range boundary and give each cut the
 	// target of the first piece that holds it.
-	cuts := []uint64{0}
+	top := domainMax(wide)
+	cuts := append(l.cuts[:0], 0)
 	for _, p := range pieces {
 		for _, r := range p.set {
 			cuts = append(cuts, r.lo)
-			if r.hi != domainMax(wide) {
+			if r.hi != top {
 				cuts = append(cuts, r.hi+1)
 			}
 		}
 	}
 	slices.Sort(cuts)
-	var segs []ival
-	var codes []nodeID
-	for i, lo := range cuts {
-		if i > 0 && lo == cuts[i-1] {
-			continue
-		}
-		hi := domainMax(wide)
-		for _, next := range cuts[i+1:] {
-			if next != lo {
-				hi = next - 1
-				break
-			}
-		}
-		code := fallback
-	find:
-		for _, p := range pieces {
-			for _, r := range p.set {
-				if r.lo <= lo && lo <= r.hi {
-					code = p.target
-					break find
+	cuts = slices.Compact(cuts)
+	// cut k starts a segment that ends before cut k+1; every range
+	// starts at a cut and ends before one, so it covers whole segments.
+	// Pieces are taken in order and a segment keeps the first target it
+	// gets.
+	targets := grow(&l.targets, len(cuts))
+	for k := range targets {
+		targets[k] = noNode
+	}
+	for _, p := range pieces {
+		for _, r := range p.set {
+			k, _ := slices.BinarySearch(cuts, r.lo)
+			for ; k < len(cuts) && cuts[k] <= r.hi; k++ {
+				if targets[k] == noNode {
+					targets[k] = p.target
 				}
 			}
+		}
+	}
+	segs, codes := l.segs[:0], l.codes[:0]
+	for k, lo := range cuts {
+		hi := top
+		if k+1 < len(cuts) {
+			hi = cuts[k+1] - 1
+		}
+		code := targets[k]
+		if code == noNode {
+			code = fallback
 		}
 		if n := len(codes); n > 0 && codes[n-1] == code {
 			segs[n-1].hi = hi
@@ -240,9 +247,11 @@ func (l *lowerer) piecewise(arg int, wide bool, pieces []piece, fallback nodeID)
 		segs = append(segs, ival{lo, hi})
 		codes = append(codes, code)
 	}
+	l.cuts, l.segs, l.codes = cuts, segs, codes
 	lo := bpf.ArgLowOffset(arg, l.big)
 	if !wide {
-		runs := segmentRuns(segs, codes)
+		runs := segmentRuns(segs, codes, l.runs[:0])
+		l.runs = runs
 		return l.g.load(lo, balanced(l.g, runs, 0, len(runs)-1))
 	}
 	return l.wideSearch(lo, bpf.ArgHighOffset(arg, l.big), segs, codes)
@@ -250,12 +259,11 @@ func (l *lowerer) piecewise(arg int, wide bool, pieces []piece, fallback nodeID)
 
 // segmentRuns turns 32-bit segments into runs for a balanced search: all
 // values are taken as equally likely.
-func segmentRuns(segs []ival, codes []nodeID) []run {
-	runs := make([]run, len(segs))
+func segmentRuns(segs []ival, codes []nodeID, buf []run) []run {
 	for i, s := range segs {
-		runs[i] = run{lo: uint32(s.lo), hi: uint32(s.hi), code: codes[i], weight: 1}
+		buf = append(buf, run{lo: uint32(s.lo), hi: uint32(s.hi), code: codes[i], weight: 1})
 	}
-	return runs
+	return buf
 }
 
 // wideSearch decides 64-bit segments: a search over the high half finds
@@ -281,7 +289,7 @@ func (l *lowerer) wideSearch(loOff, hiOff uint32, segs []ival, codes []nodeID) n
 		}
 		code := bucketCodes[0]
 		if len(bucket) > 1 {
-			runs := segmentRuns(bucket, bucketCodes)
+			runs := segmentRuns(bucket, bucketCodes, nil)
 			code = g.load(loOff, balanced(g, runs, 0, len(runs)-1))
 		}
 		addHi(bucketHi, bucketHi, code)

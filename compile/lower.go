@@ -13,6 +13,13 @@ import (
 type lowerer struct {
 	g   *graph
 	big bool // big-endian argument words
+	// Scratch for piecewise, kept between compilations with the model.
+	cuts    []uint64
+	targets []nodeID
+	segs    []ival
+	codes   []nodeID
+	runs    []run
+	pieces  []piece
 }
 
 func split(v uint64) (lo, hi uint32) { return uint32(v), uint32(v >> 32) }
@@ -22,7 +29,8 @@ func split(v uint64) (lo, hi uint32) { return uint32(v), uint32(v >> 32) }
 func (l *lowerer) cond(c *cond, t, f nodeID) nodeID {
 	if c.kind != condTrue && c.kind != condFalse {
 		if arg, wide, set, leaves, ok := intervals(c); ok && worthSearching(c, leaves) {
-			return l.piecewise(arg, wide, []piece{{set, t}}, f)
+			l.pieces = append(l.pieces[:0], piece{set, t})
+			return l.piecewise(arg, wide, l.pieces, f)
 		}
 	}
 	switch c.kind {

@@ -77,6 +77,7 @@ type model struct {
 	// runBufs and tree are scratch for building runs and search trees.
 	runBufs [][]run
 	tree    treeBuilder
+	low     lowerer
 	heat    []float64
 	longest []int
 	ids     []int32

@@ -38,7 +38,9 @@ const tinyWeight = 1e-9
 // search trees and the arch dispatch are built over the runs.
 func (m *model) program(own *ownership) (bpf.Program, map[int][]Origin) {
 	g := newGraph(256)
-	l := &lowerer{g: g, big: m.big}
+	l := &m.low
+	l.g, l.big = g, m.big
+	defer func() { l.g = nil }()
 	allow := g.ret(bpf.RetAllow)
 	clear(m.codes)
 	groupRuns := make([][]run, len(m.groups))
@@ -284,7 +286,7 @@ func (m *model) code(g *graph, l *lowerer, am *archModel, cl chainLinks, fb node
 		// searched together.
 		arg, wide, set, _, ok := intervals(m.conds[ch[i].cond])
 		if ok && i > 0 {
-			pieces := []piece{{set, g.ret(ch[i].ret)}}
+			pieces := append(l.pieces[:0], piece{set, g.ret(ch[i].ret)})
 			j := i - 1
 			for ; j >= 0; j-- {
 				a, w, s, _, ok := intervals(m.conds[ch[j].cond])
@@ -293,6 +295,7 @@ func (m *model) code(g *graph, l *lowerer, am *archModel, cl chainLinks, fb node
 				}
 				pieces = append(pieces, piece{s, g.ret(ch[j].ret)})
 			}
+			l.pieces = pieces
 			if len(pieces) >= 3 {
 				slices.Reverse(pieces)
 				next = l.piecewise(arg, wide, pieces, next)
