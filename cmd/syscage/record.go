@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"github.com/syscage/syscage/policy"
 	"github.com/syscage/syscage/record"
@@ -61,8 +62,11 @@ program ("ebpf"); otherwise every syscall stops in ptrace ("ptrace"),
 which works for any user but slows syscall-heavy programs. "auto" tries
 ebpf first.
 
-Progress is shown on standard error when it is a terminal, a summary at
-the end. Ctrl-C stops the recording: the program gets two seconds to
+Progress is shown on standard error when it is a terminal: each syscall
+as it first appears, and a status line (counts, processes) rewritten in
+place when the program's standard output goes elsewhere, so that the
+program's own output on the terminal is never mangled. A summary follows
+at the end. Ctrl-C stops the recording: the program gets two seconds to
 exit, then its processes are killed, and the profile so far is written,
 marked incomplete. When PROFILE cannot be written, the recording is
 written to a file in $TMPDIR and the error says where.
@@ -158,7 +162,11 @@ func runRecord(cmd *cobra.Command, o *recordOptions, args []string) error {
 	}
 	var prog *progressLine
 	if !o.quiet && isTerminal(os.Stderr) {
-		prog = &progressLine{w: os.Stderr}
+		// A status line rewritten in place would mangle the program's
+		// own output on the same terminal (its lines glued to the
+		// status, a prompt erased): then only new syscalls are shown, as
+		// whole lines.
+		prog = &progressLine{w: os.Stderr, inPlace: !sameTerminal(os.Stdout, os.Stderr)}
 		ropts.Progress = prog.update
 	}
 
@@ -457,16 +465,24 @@ func printRecordSummary(w io.Writer, rec *record.Recording, ext *record.Extensio
 	}
 }
 
-// progressLine shows a recording's progress on a terminal: a status line
-// rewritten in place, and the syscalls as they first appear.
+// progressLine shows a recording's progress on a terminal: the syscalls
+// as they first appear and, when the program's output goes elsewhere
+// (inPlace), a status line rewritten in place below them.
 type progressLine struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu      sync.Mutex
+	w       io.Writer
+	inPlace bool
 }
 
 func (p *progressLine) update(pr record.Progress) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if !p.inPlace {
+		if len(pr.New) > 0 {
+			io.WriteString(p.w, wrapList("syscage: new: ", pr.New, 78))
+		}
+		return
+	}
 	var b strings.Builder
 	b.WriteString("\r\033[K")
 	if len(pr.New) > 0 {
@@ -504,4 +520,16 @@ func counted(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// sameTerminal reports whether a is a terminal and the same one as b.
+func sameTerminal(a, b *os.File) bool {
+	if !isTerminal(a) || !isTerminal(b) {
+		return false
+	}
+	var sa, sb unix.Stat_t
+	if unix.Fstat(int(a.Fd()), &sa) != nil || unix.Fstat(int(b.Fd()), &sb) != nil {
+		return false
+	}
+	return sa.Rdev == sb.Rdev
 }

@@ -241,7 +241,7 @@ func TestRecordInterrupted(t *testing.T) {
 // syscalls are listed above it, wrapped; the last update clears it.
 func TestRecordProgressLine(t *testing.T) {
 	var b strings.Builder
-	p := &progressLine{w: &b}
+	p := &progressLine{w: &b, inPlace: true}
 	p.update(record.Progress{Elapsed: 1500 * time.Millisecond, Calls: 120, Distinct: 3, Processes: 2, New: []string{"execve", "read", "i386:getpid"}})
 	got := b.String()
 	want := "\r\033[Ksyscage: new: execve, read, i386:getpid\nsyscage: recording 1.5s: 120 syscalls, 3 distinct, 2 processes"
@@ -252,6 +252,16 @@ func TestRecordProgressLine(t *testing.T) {
 	p.update(record.Progress{Done: true})
 	if b.String() != "\r\033[K" {
 		t.Errorf("final update %q, want the line cleared", b.String())
+	}
+	// Sharing the terminal with the program: new syscalls only, as whole
+	// lines, nothing rewritten or cleared.
+	b.Reset()
+	shared := &progressLine{w: &b}
+	shared.update(record.Progress{Elapsed: time.Second, Calls: 10, Distinct: 2, New: []string{"execve", "read"}})
+	shared.update(record.Progress{Elapsed: 2 * time.Second, Calls: 12, Distinct: 2})
+	shared.update(record.Progress{Done: true})
+	if want := "syscage: new: execve, read\n"; b.String() != want {
+		t.Errorf("progress beside the program's output %q, want %q", b.String(), want)
 	}
 	long := wrapList("syscage: new: ", strings.Fields(strings.Repeat("rt_sigprocmask ", 12)), 40)
 	for _, line := range strings.Split(strings.TrimSuffix(long, "\n"), "\n") {
