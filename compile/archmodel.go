@@ -140,7 +140,7 @@ func (m *model) resolveArch(a *arch.Arch, bit uint64, ids []int32) (*archModel, 
 	}
 	m.addOrigin(am.defRet, Origin{Kind: FromDefault})
 	m.addOrigin(am.unkRet, Origin{Kind: FromUnknown})
-	rr := ruleResolver{m: m, am: am, res: resolver{arch: a}}
+	rr := ruleResolver{m: m, am: am, res: resolver{arch: a, mem: &m.condMem}}
 	k := 0 // index into ids
 	for ri, r := range p.Rules {
 		if m.ruleOn[ri]&bit == 0 {

@@ -107,6 +107,8 @@ func (c *cond) eval(args *[6]uint64) bool {
 // resolver turns policy conditions into conds for one arch.
 type resolver struct {
 	arch *arch.Arch
+	// mem allocates the conditions; nil means the heap.
+	mem *condArena
 	// The signature of the syscall last asked about: consecutive rules
 	// often test the same syscall.
 	sigName      string
@@ -130,14 +132,17 @@ func (r *resolver) resolve(e policy.Expr, syscall string) (*cond, error) {
 		if err != nil {
 			return nil, err
 		}
-		return not(x), nil
+		return r.mem.not(x), nil
 	case *policy.Cmp:
 		return r.resolveCmp(e, syscall)
 	}
 	return nil, fmt.Errorf("%s: condition of unexpected type %T", e.Position(), e)
 }
 
-func not(x *cond) *cond {
+func not(x *cond) *cond { return (*condArena)(nil).not(x) }
+
+// not returns the negation of x.
+func (a *condArena) not(x *cond) *cond {
 	switch x.kind {
 	case condTrue:
 		return condNever
@@ -146,7 +151,7 @@ func not(x *cond) *cond {
 	case condNot:
 		return x.kids[0]
 	}
-	return &cond{kind: condNot, kids: []*cond{x}}
+	return a.cond(cond{kind: condNot, kids: a.kids([]*cond{x})})
 }
 
 func (r *resolver) resolveList(kind condKind, terms []policy.Expr, syscall string) (*cond, error) {
@@ -156,7 +161,15 @@ func (r *resolver) resolveList(kind condKind, terms []policy.Expr, syscall strin
 	if kind == condOr {
 		absorbing, neutral = condTrue, condFalse
 	}
-	out := &cond{kind: kind}
+	// The terms are collected on a stack shared by the nested lists,
+	// each taking its terms off before it returns.
+	var local []*cond
+	st := &local
+	if r.mem != nil {
+		st = &r.mem.stack
+	}
+	start := len(*st)
+	defer func() { *st = (*st)[:start] }()
 	for _, t := range terms {
 		c, err := r.resolve(t, syscall)
 		if err != nil {
@@ -168,21 +181,74 @@ func (r *resolver) resolveList(kind condKind, terms []policy.Expr, syscall strin
 		case neutral:
 			continue
 		case kind:
-			out.kids = append(out.kids, c.kids...)
+			*st = append(*st, c.kids...)
 		default:
-			out.kids = append(out.kids, c)
+			*st = append(*st, c)
 		}
 	}
-	switch len(out.kids) {
+	kids := (*st)[start:]
+	switch len(kids) {
 	case 0:
 		if neutral == condTrue {
 			return condAlways, nil
 		}
 		return condNever, nil
 	case 1:
-		return out.kids[0], nil
+		return kids[0], nil
 	}
-	return out, nil
+	return r.mem.cond(cond{kind: kind, kids: r.mem.kids(kids)}), nil
+}
+
+// condArena allocates the conditions of a model, from chunks the model
+// keeps between compilations: a profile has a few dozen conditions, and
+// allocating each on its own costs more than resolving it. A nil arena
+// allocates on the heap.
+type condArena struct {
+	conds  [][]cond
+	ci, cu int // chunk and element next handed out
+	ptrs   [][]*cond
+	pi, pu int
+	stack  []*cond // resolveList's terms
+}
+
+// reset makes every chunk free again; the conditions handed out before
+// must not be used after.
+func (a *condArena) reset() { a.ci, a.cu, a.pi, a.pu = 0, 0, 0, 0 }
+
+// cond returns a new condition equal to c.
+func (a *condArena) cond(c cond) *cond {
+	if a == nil {
+		return &c
+	}
+	if a.ci == len(a.conds) {
+		a.conds = append(a.conds, make([]cond, 64))
+	}
+	ch := a.conds[a.ci]
+	p := &ch[a.cu]
+	*p = c
+	if a.cu++; a.cu == len(ch) {
+		a.ci, a.cu = a.ci+1, 0
+	}
+	return p
+}
+
+// kids returns a copy of ks, which the caller may not append to.
+func (a *condArena) kids(ks []*cond) []*cond {
+	const chunk = 256
+	n := len(ks)
+	if a == nil || n > chunk/4 {
+		return append([]*cond(nil), ks...)
+	}
+	if a.pi < len(a.ptrs) && a.pu+n > len(a.ptrs[a.pi]) {
+		a.pi, a.pu = a.pi+1, 0
+	}
+	if a.pi == len(a.ptrs) {
+		a.ptrs = append(a.ptrs, make([]*cond, chunk))
+	}
+	out := a.ptrs[a.pi][a.pu : a.pu+n : a.pu+n]
+	copy(out, ks)
+	a.pu += n
+	return out
 }
 
 // argSlot finds the argument a comparison reads and its width on r.arch,
@@ -229,7 +295,7 @@ func (r *resolver) resolveCmp(e *policy.Cmp, syscall string) (*cond, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &cond{kind: condCmp, arg: idx, wide: wide, op: e.Op}
+	c := r.mem.cond(cond{kind: condCmp, arg: idx, wide: wide, op: e.Op})
 	cut := func(v uint64) uint64 {
 		if wide {
 			return v
@@ -268,7 +334,7 @@ func (r *resolver) resolveCmp(e *policy.Cmp, syscall string) (*cond, error) {
 	default:
 		return nil, &policy.Error{Pos: e.Pos, Msg: fmt.Sprintf("unknown comparison %v", e.Op)}
 	}
-	return c.fold(), nil
+	return c.foldIn(r.mem), nil
 }
 
 func dedup(s []uint64) []uint64 {
@@ -283,7 +349,10 @@ func dedup(s []uint64) []uint64 {
 
 // fold replaces comparisons whose outcome does not depend on the argument
 // by a constant, and rewrites a few into simpler equivalents.
-func (c *cond) fold() *cond {
+func (c *cond) fold() *cond { return c.foldIn(nil) }
+
+// foldIn is fold with the new conditions from mem.
+func (c *cond) foldIn(mem *condArena) *cond {
 	max := uint64(1)<<63 - 1 + 1<<63
 	if !c.wide {
 		max = 1<<32 - 1
@@ -313,7 +382,7 @@ func (c *cond) fold() *cond {
 			return condAlways
 		}
 		if c.b == max {
-			return &cond{kind: condCmp, arg: c.arg, wide: c.wide, op: policy.OpEq, a: c.a}
+			return mem.cond(cond{kind: condCmp, arg: c.arg, wide: c.wide, op: policy.OpEq, a: c.a})
 		}
 	case policy.OpBitsOnly:
 		if c.a == max {
@@ -328,7 +397,7 @@ func (c *cond) fold() *cond {
 		case 0:
 			return condNever
 		case 1:
-			return &cond{kind: condCmp, arg: c.arg, wide: c.wide, op: policy.OpEq, a: c.set[0]}
+			return mem.cond(cond{kind: condCmp, arg: c.arg, wide: c.wide, op: policy.OpEq, a: c.set[0]})
 		}
 	case policy.OpRange:
 		switch {
@@ -337,11 +406,11 @@ func (c *cond) fold() *cond {
 		case c.a == 0 && c.b == max:
 			return condAlways
 		case c.a == c.b:
-			return &cond{kind: condCmp, arg: c.arg, wide: c.wide, op: policy.OpEq, a: c.a}
+			return mem.cond(cond{kind: condCmp, arg: c.arg, wide: c.wide, op: policy.OpEq, a: c.a})
 		case c.a == 0:
-			return &cond{kind: condCmp, arg: c.arg, wide: c.wide, op: policy.OpLe, a: c.b}
+			return mem.cond(cond{kind: condCmp, arg: c.arg, wide: c.wide, op: policy.OpLe, a: c.b})
 		case c.b == max:
-			return &cond{kind: condCmp, arg: c.arg, wide: c.wide, op: policy.OpGe, a: c.a}
+			return mem.cond(cond{kind: condCmp, arg: c.arg, wide: c.wide, op: policy.OpGe, a: c.a})
 		}
 	}
 	return c

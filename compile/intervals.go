@@ -45,12 +45,13 @@ type ivCache struct {
 	done, ok, wide bool
 	arg, leaves    int
 	set            []ival
+	buf            [2]ival // set's storage when it is short
 }
 
 func computeIntervals(c *cond) (arg int, wide bool, set []ival, leaves int, ok bool) {
 	switch c.kind {
 	case condCmp:
-		set, ok = cmpIntervals(c)
+		set, ok = cmpIntervals(c, c.iv.buf[:0])
 		return c.arg, c.wide, set, 1, ok
 	case condNot:
 		arg, wide, set, leaves, ok = intervals(c.kids[0])
@@ -90,30 +91,36 @@ func domainMax(wide bool) uint64 {
 }
 
 // cmpIntervals returns the values a comparison accepts, when they are a
-// few ranges.
-func cmpIntervals(c *cond) ([]ival, bool) {
+// few ranges, appended to out.
+func cmpIntervals(c *cond, out []ival) ([]ival, bool) {
 	top := domainMax(c.wide)
 	a, b := c.a, c.b
 	switch c.op {
 	case policy.OpEq:
-		return []ival{{a, a}}, true
+		return append(out, ival{a, a}), true
 	case policy.OpNe:
-		return complement([]ival{{a, a}}, top), true
+		// The complement of {a}.
+		if a > 0 {
+			out = append(out, ival{0, a - 1})
+		}
+		if a < top {
+			out = append(out, ival{a + 1, top})
+		}
+		return out, true
 	case policy.OpLt:
-		return []ival{{0, a - 1}}, a > 0
+		return append(out, ival{0, a - 1}), a > 0
 	case policy.OpLe:
-		return []ival{{0, a}}, true
+		return append(out, ival{0, a}), true
 	case policy.OpGt:
-		return []ival{{a + 1, top}}, a < top
+		return append(out, ival{a + 1, top}), a < top
 	case policy.OpGe:
-		return []ival{{a, top}}, true
+		return append(out, ival{a, top}), true
 	case policy.OpRange:
-		return []ival{{a, b}}, a <= b
+		return append(out, ival{a, b}), a <= b
 	case policy.OpIn:
 		if len(c.set) > 4*maxIntervals {
 			return nil, false
 		}
-		var out []ival
 		for _, v := range c.set {
 			if n := len(out); n > 0 && out[n-1].hi+1 == v {
 				out[n-1].hi = v
@@ -125,13 +132,13 @@ func cmpIntervals(c *cond) ([]ival, bool) {
 	case policy.OpBitsOnly:
 		// Only the low k bits may be set: arg <= 2^k-1.
 		if a&(a+1) == 0 {
-			return []ival{{0, a}}, true
+			return append(out, ival{0, a}), true
 		}
 	case policy.OpMaskedEq:
 		// A mask of high bits only: the value fixes them, the low bits
 		// are free.
 		if free := ^b & top; free&(free+1) == 0 && a&free == 0 {
-			return []ival{{a, a | free}}, true
+			return append(out, ival{a, a | free}), true
 		}
 	}
 	return nil, false

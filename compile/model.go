@@ -54,6 +54,7 @@ type model struct {
 	// resolution cannot differ (see condition), and shapes describes the
 	// rules' conditions.
 	conds           []*cond
+	condMem         condArena
 	condIndex       map[condKey]int32
 	condIndexSimple map[uint64]int32
 	shapes          []condShape
@@ -107,6 +108,7 @@ func getModel() *model {
 	clear(m.retOrigins)
 	clear(m.conds[1:])
 	m.conds = m.conds[:1]
+	m.condMem.reset()
 	clear(m.condIndex)
 	clear(m.condIndexSimple)
 	clear(m.codes)
