@@ -83,7 +83,10 @@ type Command struct {
 	kmsg      *kmsgReader
 	gate      *gateServer
 	stopSig   chan struct{}
+	sigReady  chan struct{} // closed once the signals are subscribed to
 	sigDone   sync.WaitGroup
+	sigMu     sync.Mutex // held while forwarding, so that reaping waits
+	sigOff    bool       // the pid is about to be reaped: forward no more
 	waited    bool
 	startedOK bool
 }
@@ -273,9 +276,6 @@ func (c *Command) Start() error {
 	defer statusChild.Close()
 	files[top+1], files[top+2] = cfgR, statusChild
 
-	// Audit records of a kill are read from /dev/kmsg, from here on.
-	c.kmsg = openKmsg()
-
 	sys := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if c.NewNetwork {
 		sys.Cloneflags |= syscall.CLONE_NEWNET
@@ -315,7 +315,6 @@ func (c *Command) Start() error {
 	if err != nil {
 		cfgW.Close()
 		unix.Close(statusParent)
-		c.kmsg.Close()
 		msg := fmt.Sprintf("start the init stage %s: %v", initPath, err)
 		if c.NewUser || c.NewNetwork {
 			msg += " (new namespaces need privileges: CAP_SYS_ADMIN, or --userns where unprivileged user namespaces are allowed)"
@@ -325,6 +324,11 @@ func (c *Command) Start() error {
 	c.pid = pid
 	cfgR.Close()
 	statusChild.Close()
+	// Audit records of a kill are read from /dev/kmsg from here on: the
+	// stage waits for its settings, sent next, so the program cannot
+	// have run yet. (Opened now, while the stage's runtime starts, rather
+	// than before the fork: it costs a tenth of a millisecond.)
+	c.kmsg = openKmsg()
 	go func() {
 		cfgW.Write(cfg.Encode())
 		cfgW.Close()
@@ -335,6 +339,9 @@ func (c *Command) Start() error {
 	if err := c.readStatus(statusParent); err != nil {
 		c.reap()
 		return err
+	}
+	if c.sigReady != nil {
+		<-c.sigReady
 	}
 	c.startedOK = true
 	return nil
@@ -492,13 +499,21 @@ var forwardedSignals = []os.Signal{
 // group, which holds the program too when syscage is in it.
 var terminalSignals = []os.Signal{unix.SIGINT, unix.SIGQUIT, unix.SIGWINCH}
 
+// forwardSignals starts relaying signals to the program. The relaying
+// goroutine subscribes to them itself: os/signal takes a round trip to
+// its own thread per signal (a few tenths of a millisecond in all), which
+// thus overlaps with the init stage's start instead of delaying it;
+// Start waits for it before returning. A signal that arrives before has
+// its default effect on syscage, as one that arrives before Start.
 func (c *Command) forwardSignals() {
-	ch := make(chan os.Signal, 16)
-	signal.Notify(ch, forwardedSignals...)
 	c.stopSig = make(chan struct{})
+	c.sigReady = make(chan struct{})
 	c.sigDone.Add(1)
 	go func() {
 		defer c.sigDone.Done()
+		ch := make(chan os.Signal, 16)
+		signal.Notify(ch, forwardedSignals...)
+		close(c.sigReady)
 		defer signal.Stop(ch)
 		for {
 			select {
@@ -508,16 +523,25 @@ func (c *Command) forwardSignals() {
 				if slices.Contains(terminalSignals, s) && inForeground() {
 					continue // the terminal delivered it to the program already
 				}
-				unix.Kill(c.pid, s.(syscall.Signal))
+				c.sigMu.Lock()
+				if !c.sigOff {
+					unix.Kill(c.pid, s.(syscall.Signal))
+				}
+				c.sigMu.Unlock()
 			}
 		}
 	}()
 }
 
+// stopForwarding stops relaying signals to the program, whose pid may be
+// reaped as soon as it returns. The unsubscription, as slow as the
+// subscription, finishes in the background.
 func (c *Command) stopForwarding() {
+	c.sigMu.Lock()
+	c.sigOff = true
+	c.sigMu.Unlock()
 	if c.stopSig != nil {
 		close(c.stopSig)
-		c.sigDone.Wait()
 		c.stopSig = nil
 	}
 }

@@ -20,24 +20,55 @@ import (
 // launcher's own execve, Gate. Set the capability fields first.
 func (c *Command) UsePolicy(p *policy.Policy) error {
 	env := policy.Env{Caps: c.programCaps(), Kernel: kernelVersion()}
+	cp, err := compileForRun(p, env)
+	if err != nil {
+		return err
+	}
+	c.use(cp)
+	return nil
+}
+
+// compiled is a policy compiled for syscage run.
+type compiled struct {
+	// filters are installed in the init stage.
+	filters []bpf.Program
+	// decide, when the policy denies execve, is the policy compiled as
+	// written, which the exec gate runs on every execve after the
+	// program's own; filters then allow the native execve.
+	decide []bpf.Program
+	// flags are the policy's own filter flags.
+	flags seccomp.Flags
+}
+
+// use sets the Command's filters, flags and gate from cp.
+func (c *Command) use(cp *compiled) {
+	c.Filters, c.Gate = cp.filters, nil
+	c.Flags |= cp.flags
+	if cp.decide != nil {
+		c.Gate = GateFor(cp.decide)
+	}
+}
+
+// compileForRun compiles p in env for syscage run.
+func compileForRun(p *policy.Policy, env policy.Env) (*compiled, error) {
 	res, err := compile.Policy(p, compile.Options{Env: env})
 	if err != nil {
-		return &StartError{Code: ExitInternal, Msg: err.Error()}
+		return nil, &StartError{Code: ExitInternal, Msg: err.Error()}
 	}
+	cp := &compiled{filters: res.Filters}
 	for _, f := range p.Flags {
 		switch f {
 		case "log":
-			c.Flags |= seccomp.FlagLog
+			cp.flags |= seccomp.FlagLog
 		case "spec_allow":
-			c.Flags |= seccomp.FlagSpecAllow
+			cp.flags |= seccomp.FlagSpecAllow
 		}
 		// tsync concerns processes that sandbox themselves (the stage
 		// is one thread when it installs); wait_killable_recv concerns
 		// listeners, and the policy's notify rules get none here.
 	}
-	c.Filters, c.Gate = res.Filters, nil
 	if allowsLaunch(res.Filters) {
-		return nil
+		return cp, nil
 	}
 	// The policy denies execve: compile it again with the native execve
 	// allowed, and let the gate decide every execve after the first.
@@ -53,13 +84,13 @@ func (c *Command) UsePolicy(p *policy.Policy) error {
 	}
 	res2, err := compile.Policy(&relaxed, compile.Options{Env: env})
 	if err != nil {
-		return &StartError{Code: ExitInternal, Msg: err.Error()}
+		return nil, &StartError{Code: ExitInternal, Msg: err.Error()}
 	}
 	if !allowsLaunch(res2.Filters) {
-		return &StartError{Code: ExitInternal, Msg: "the policy denies execve and cannot be relaxed for the program's start"}
+		return nil, &StartError{Code: ExitInternal, Msg: "the policy denies execve and cannot be relaxed for the program's start"}
 	}
-	c.Filters, c.Gate = res2.Filters, GateFor(res.Filters)
-	return nil
+	cp.filters, cp.decide = res2.Filters, res.Filters
+	return cp, nil
 }
 
 // allowsLaunch reports whether filters let the init stage's execve run.

@@ -97,14 +97,20 @@ cannot be executed, 127 when it does not exist. See docs/run.md.`,
 	return cmd
 }
 
+// isProfileFile says whether --profile names a file rather than an
+// embedded profile.
+func isProfileFile(name string) bool {
+	if strings.ContainsRune(name, '/') || strings.HasSuffix(name, ".policy") || strings.HasSuffix(name, ".json") {
+		return true
+	}
+	_, err := os.Stat(name)
+	return err == nil
+}
+
 // loadProfile reads --profile: a file when the value names one (or looks
 // like a path), an embedded profile otherwise.
 func loadProfile(name string) (*policy.Policy, string, error) {
-	isPath := strings.ContainsRune(name, '/') || strings.HasSuffix(name, ".policy") || strings.HasSuffix(name, ".json")
-	if _, err := os.Stat(name); err == nil {
-		isPath = true
-	}
-	if !isPath {
+	if !isProfileFile(name) {
 		p, err := profiles.Get(name)
 		if err != nil {
 			return nil, "", usageErr(err)
@@ -123,9 +129,17 @@ func loadProfile(name string) (*policy.Policy, string, error) {
 }
 
 func runRun(o *runOptions, args []string, stderr io.Writer) error {
-	p, what, err := loadProfile(o.profile)
-	if err != nil {
-		return err
+	// An embedded profile used as it is takes the form compiled when
+	// syscage was built (sandbox.Command.UseProfile): it is parsed only
+	// if a kill needs explaining.
+	embedded := !isProfileFile(o.profile) && len(o.arches) == 0 && !o.complain
+	var p *policy.Policy
+	var err error
+	what := fmt.Sprintf("the %s profile", o.profile)
+	if !embedded {
+		if p, what, err = loadProfile(o.profile); err != nil {
+			return err
+		}
 	}
 	if len(o.arches) > 0 {
 		if p, err = sandbox.WithArches(p, o.arches); err != nil {
@@ -163,7 +177,15 @@ func runRun(o *runOptions, args []string, stderr io.Writer) error {
 	}
 	c.Caps, c.NoCaps = caps, caps == 0
 	c.Env = programEnv(o.cleanEnv, o.env)
-	if err := c.UsePolicy(enforced); err != nil {
+	if embedded {
+		if err := c.UseProfile(o.profile); err != nil {
+			var se *sandbox.StartError
+			if errors.As(err, &se) {
+				return startFailure(err)
+			}
+			return usageErr(err) // an unknown name
+		}
+	} else if err := c.UsePolicy(enforced); err != nil {
 		return startFailure(err)
 	}
 	if o.specAllow {
@@ -202,6 +224,9 @@ func runRun(o *runOptions, args []string, stderr io.Writer) error {
 		return &exitError{exitInternal, err}
 	}
 	if ex.Seccomp {
+		if p == nil {
+			p, _ = profiles.Get(o.profile)
+		}
 		fmt.Fprintln(stderr, "syscage:", killMessage(ex, p, what))
 	}
 	if watch != nil {
