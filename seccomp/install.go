@@ -140,13 +140,18 @@ func SetStrict() error {
 }
 
 // InstallStack installs several filters on the calling thread, in order
-// (the last one runs first), with the same flags. Everything the kernel
-// would refuse for the stack itself is checked before the first filter
-// goes on: sizes, flags, NEW_LISTENER (which could name only one filter)
-// and the 32768-instruction path limit of the new filters. The kernel can
-// still refuse a later filter for a reason invisible beforehand (the
-// length of filters already installed); the error then says how many went
-// on, and the thread should be treated as unusable.
+// (the last one runs first), with the same flags, all or none as far as
+// can be known beforehand: everything the kernel would refuse for the
+// stack itself is checked before the first filter goes on: sizes, flags,
+// NEW_LISTENER (which could name only one filter), each program as the
+// kernel validates it (bpf.Validate) and the 32768-instruction path limit
+// of the new filters counted the kernel's way (bpf.ValidateStack). What
+// cannot be seen from here can still make the kernel refuse a later
+// filter: the filters already on the thread, whose lengths count towards
+// the same path limit but cannot be read back without CAP_SYS_ADMIN
+// (/proc/PID/status gives only their number), a filter already on that
+// denies seccomp(2), or memory. The error then says how many went on, and
+// the thread should be treated as unusable.
 func InstallStack(progs []bpf.Program, flags Flags) error {
 	const op = "install the seccomp filter stack"
 	if err := checkStack(op, progs, flags); err != nil {
@@ -211,6 +216,12 @@ func checkStack(op string, progs []bpf.Program, flags Flags) error {
 	}
 	if total > bpf.MaxStackInstructions {
 		return &Error{Op: op, Err: kinded(ErrInvalid, "the filters count %d instructions with the %d-instruction penalty per filter; the kernel allows %d along a chain", total, bpf.StackPenaltyPerFilter, bpf.MaxStackInstructions)}
+	}
+	// What the kernel checks at each attach (kernel/seccomp.c:
+	// seccomp_prepare_filter, seccomp_attach_filter), for all of them
+	// before the first: a later refusal would leave the earlier filters on.
+	if err := bpf.ValidateStack(progs); err != nil {
+		return &Error{Op: op, Err: &kindError{kind: ErrInvalid, msg: err.Error() + "; nothing was installed", cause: err}}
 	}
 	return nil
 }

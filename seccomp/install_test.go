@@ -139,6 +139,21 @@ var installScenarios = map[string]func(report func(string, any)) error{
 		report("mode", mode)
 		return nil
 	},
+	// The second program is one the kernel refuses (a misaligned load):
+	// the first must not go on alone.
+	"stack refused by validation": func(report func(string, any)) error {
+		if err := seccomp.SetNoNewPrivs(); err != nil {
+			return err
+		}
+		bad := bpf.Program{bpf.LoadAbs(3), bpf.Ret(bpf.RetAllow)}
+		err := seccomp.InstallStack([]bpf.Program{denyWith(unix.SYS_GETPPID, 46), bad}, 0)
+		var ve *bpf.ValidationError
+		report("invalid", errors.Is(err, seccomp.ErrInvalid) && errors.As(err, &ve) && strings.Contains(err.Error(), "filter 1"))
+		report("getppid", getppidErrno())
+		mode, _ := seccomp.CurrentMode()
+		report("mode", mode)
+		return nil
+	},
 	"listener": func(report func(string, any)) error {
 		if err := seccomp.SetNoNewPrivs(); err != nil {
 			return err
@@ -238,6 +253,7 @@ func TestInstallScenarios(t *testing.T) {
 		{"process", map[string]string{"fresh threads": "map[43:6]", "threads": "true", "threads without filter or nnp": "0"}},
 		{"stack", map[string]string{"stacked": "44", "after allow-all": "44", "filters": "3"}},
 		{"stack refused", map[string]string{"invalid": "true", "getppid": "0", "mode": "disabled"}},
+		{"stack refused by validation", map[string]string{"invalid": "true", "getppid": "0", "mode": "disabled"}},
 		{"listener", map[string]string{"listener": "anon_inode:seccomp notify <nil>", "cloexec": "true", "second listener": "true true"}},
 		{"no privilege", map[string]string{"permission": "true"}},
 		{"tsync conflict", map[string]string{"refused": "true", "caller mode": "disabled"}},
@@ -281,6 +297,15 @@ func TestInstallRefusals(t *testing.T) {
 		{"stack over the path limit", func() error {
 			return seccomp.InstallStack([]bpf.Program{full, full, full, full, full, full, full, full}, 0)
 		}, "32768"},
+		// Under the limit in classic instructions (7 x 4096 + 6 x 4), over
+		// it once converted to eBPF (7 x (3 + 2 x 4096) + 6 x 4): the
+		// kernel would take the first three and refuse the fourth.
+		{"stack over the path limit in kernel instructions", func() error {
+			return seccomp.InstallStack([]bpf.Program{full, full, full, full, full, full, full}, 0)
+		}, "over the limit of 32768"},
+		{"an invalid program in a stack", func() error {
+			return seccomp.InstallStack([]bpf.Program{allowEverything, {bpf.LoadAbs(3), bpf.Ret(bpf.RetAllow)}}, 0)
+		}, "filter 1"},
 		{"listener for the process", func() error {
 			return seccomp.InstallProcess([]bpf.Program{allowEverything}, seccomp.FlagNewListener)
 		}, "needs Install"},
