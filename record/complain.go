@@ -304,7 +304,7 @@ func (r *ComplainReport) Write(w io.Writer) error {
 		for _, d := range r.Denied {
 			calls += d.Count
 		}
-		fmt.Fprintf(&b, "complain mode: the profile would have denied %d syscalls (%s):\n", len(r.Denied), countText(uint64(calls)))
+		fmt.Fprintf(&b, "complain mode: the profile would have denied %s (%s):\n", counted(len(r.Denied), "syscall", "syscalls"), countText(uint64(calls)))
 		for _, d := range r.Denied {
 			fmt.Fprintf(&b, "  %-8s %-20s %-10s %s", d.Arch, d.Syscall, countText(uint64(d.Count)), "by "+strings.Join(d.Programs, ", "))
 			if !d.Logged {

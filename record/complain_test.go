@@ -60,3 +60,13 @@ func TestComplainAttribution(t *testing.T) {
 		}
 	}
 }
+
+// TestComplainReportSingular: one syscall made once reads as such.
+func TestComplainReportSingular(t *testing.T) {
+	rep := &ComplainReport{Denied: []*Denial{{Arch: "x86_64", Syscall: "sysinfo", Action: "log", Logged: true, Count: 1, Programs: []string{"/bin/app"}}}}
+	var b strings.Builder
+	rep.Write(&b)
+	if !strings.Contains(b.String(), "would have denied 1 syscall (1 call):") {
+		t.Errorf("report:\n%s", b.String())
+	}
+}

@@ -28,8 +28,14 @@ type Extension struct {
 	Added []*policy.Rule
 	// AddedArches are architectures added to the policy's arch line
 	// because the program entered them; the base's rules now apply to
-	// them too.
+	// them too, but for those in Excepted.
 	AddedArches []string
+	// Excepted are rules of the base that cannot apply on an added
+	// architecture (a condition names an argument the syscall does not
+	// have there, such as mmap's prot on i386, where mmap takes a
+	// pointer to its arguments): each now excludes it with `except arch`,
+	// and decides as before on the architectures it had.
+	Excepted []*policy.Rule
 	// Overruled are calls the run made that a rule of the base policy
 	// denies: Extend leaves such rules alone (the user wrote them) and
 	// reports them here.
@@ -100,6 +106,9 @@ func Extend(base, eval *policy.Policy, r *Recording, o ExtendOptions) (*Extensio
 		base.HeaderComments["arch"] = c
 		if eval != base {
 			eval.Arches = slices.Clone(all)
+		}
+		if err := exceptInvalid(ext, base, eval, ext.AddedArches); err != nil {
+			return nil, err
 		}
 	}
 
@@ -202,6 +211,92 @@ func Extend(base, eval *policy.Policy, r *Recording, o ExtendOptions) (*Extensio
 		ext.Added = append(ext.Added, rules...)
 	}
 	return ext, nil
+}
+
+// exceptInvalid keeps the policy valid when architectures are added to
+// it: a rule of base that applies on an added architecture but cannot be
+// written there gets it in its Except list, in base (what is written)
+// and in eval (what decides). A rule that comes from an included file
+// cannot be changed here: Extend then fails, naming it, rather than write
+// a profile that does not parse.
+func exceptInvalid(ext *Extension, base, eval *policy.Policy, added []string) error {
+	own := map[policy.Pos]*policy.Rule{}
+	for _, r := range base.Rules {
+		own[r.Pos] = r
+	}
+	for _, an := range added {
+		a, err := arch.ByName(an)
+		if err != nil {
+			return err
+		}
+		for _, r := range eval.Rules {
+			if !appliesOnArch(r, a) || validOn(r, eval.Arches, an) == nil {
+				continue
+			}
+			mine := own[r.Pos]
+			if r.Pos.IsValid() && mine == nil && eval != base {
+				return fmt.Errorf("the program entered %s, which the profile does not accept, and the rule at %s, from an included file, cannot apply there (%v): add %s to the arch line by hand, with that rule restricted (only arch ...)",
+					an, r.Pos, validOn(r, eval.Arches, an), an)
+			}
+			for _, x := range []*policy.Rule{r, mine} {
+				if x == nil {
+					continue
+				}
+				if x.Except == nil {
+					x.Except = &policy.Applies{}
+				}
+				if !slices.Contains(x.Except.Arches, an) {
+					x.Except.Arches = append(x.Except.Arches, an)
+				}
+			}
+			if mine == nil {
+				mine = r
+			}
+			if !slices.Contains(ext.Excepted, mine) {
+				ext.Excepted = append(ext.Excepted, mine)
+			}
+		}
+	}
+	return nil
+}
+
+// appliesOnArch reports whether a rule's arch restrictions let it apply
+// on a.
+func appliesOnArch(r *policy.Rule, a *arch.Arch) bool {
+	listed := func(names []string) bool {
+		for _, n := range names {
+			if b, err := arch.ByName(n); err == nil && b == a {
+				return true
+			}
+		}
+		return false
+	}
+	if r.Only != nil && len(r.Only.Arches) > 0 && !listed(r.Only.Arches) {
+		return false
+	}
+	return r.Except == nil || !listed(r.Except.Arches)
+}
+
+// validOn reports why a rule, valid on the policy's other architectures,
+// cannot be written with an added to them (nil when it can). Only the
+// added architecture is held against the rule: a syscall it lacks there
+// is not an error in a policy of several architectures, an argument name
+// it lacks is.
+func validOn(r *policy.Rule, arches []string, an string) error {
+	c := *r
+	c.Only, c.Except = nil, nil
+	var others []string
+	for _, n := range arches {
+		if n != an {
+			others = append(others, n)
+		}
+	}
+	before := &policy.Policy{Arches: others, Default: errnoEPERM, Rules: []*policy.Rule{&c}}
+	if before.Validate() != nil {
+		return nil // not this architecture's doing
+	}
+	after := &policy.Policy{Arches: append(others, an), Default: errnoEPERM, Rules: []*policy.Rule{&c}}
+	return after.Validate()
 }
 
 // withLauncher returns the recorded syscalls plus the launcher's, so that

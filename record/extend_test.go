@@ -1,6 +1,8 @@
 package record
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -183,4 +185,88 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestExtendNewArchKeepsRulesValid: when the run entered an architecture
+// the profile did not accept, the profile's rules apply there too, except
+// those that cannot be written there (mmap's prot on i386, where mmap
+// takes a pointer): they exclude it and keep deciding as before where
+// they did. The result parses; a rule from an included file that cannot
+// apply is an error, not a profile that does not parse.
+func TestExtendNewArchKeepsRulesValid(t *testing.T) {
+	if n := arch.Native(); n == nil || n.Name != "x86_64" {
+		t.Skip("the i386 entry point is an x86_64 matter")
+	}
+	const src = "default errno(EPERM)\nallow read execve\nallow mmap if prot == PROT_READ  # the loader\nallow newfstatat\n"
+	rec := syntheticRecording(t, []string{"read", "i386:getpid", "i386:mmap"})
+	base, err := policy.Parse("p.policy", []byte(src), policy.ParseOptions{SyntaxOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ext, err := Extend(base, nil, rec, ExtendOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := policy.Format(ext.Policy)
+	again, err := policy.Parse("p.policy", out, policy.ParseOptions{})
+	if err != nil {
+		t.Fatalf("the extended profile does not parse: %v\n%s", err, out)
+	}
+	var excepted []string
+	for _, r := range ext.Excepted {
+		excepted = append(excepted, policy.FormatRule(r))
+	}
+	if want := "allow mmap if prot == PROT_READ"; strings.Join(excepted, ";") != want {
+		t.Errorf("excepted %q, want [%s]", excepted, want)
+	}
+	if !strings.Contains(string(out), "except arch i386 {\n    allow mmap if prot == PROT_READ  # the loader\n}") {
+		t.Errorf("the mmap rule is not excepted on i386, with its comment:\n%s", out)
+	}
+	x86, _ := arch.ByName("x86_64")
+	i386, _ := arch.ByName("i386")
+	cases := []struct {
+		a    *arch.Arch
+		name string
+		args [6]uint64
+		want policy.ActionKind
+	}{
+		{x86, "mmap", [6]uint64{2: constOf(t, "PROT_READ")}, policy.Allow},
+		{x86, "mmap", [6]uint64{2: constOf(t, "PROT_READ") | constOf(t, "PROT_EXEC")}, policy.Errno},
+		{x86, "newfstatat", [6]uint64{}, policy.Allow},
+		{i386, "mmap", [6]uint64{}, policy.Allow}, // added for the run
+		{i386, "getpid", [6]uint64{}, policy.Allow},
+		{i386, "read", [6]uint64{}, policy.Allow}, // the base's rule applies there too
+		{i386, "mprotect", [6]uint64{}, policy.Errno},
+	}
+	for _, c := range cases {
+		nr, _ := c.a.Lookup(c.name)
+		d, err := policy.Evaluate(again, policy.Input{AuditArch: c.a.AuditArch, Nr: uint32(nr), Args: c.args}, policy.Env{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Action.Kind != c.want {
+			t.Errorf("%s:%s %v: %s, want %v\n%s", c.a.Name, c.name, c.args, d.Action, c.want, out)
+		}
+	}
+
+	// The same rule in an included file cannot be changed: an error.
+	dir := t.TempDir()
+	inc := filepath.Join(dir, "base.policy")
+	if err := os.WriteFile(inc, []byte("allow mmap if prot == PROT_READ\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	top := filepath.Join(dir, "top.policy")
+	topSrc := []byte("default errno(EPERM)\ninclude \"base.policy\"\nallow read\n")
+	syntax, err := policy.Parse(top, topSrc, policy.ParseOptions{SyntaxOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eval, err := policy.Parse(top, topSrc, policy.ParseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Extend(syntax, eval, rec, ExtendOptions{})
+	if err == nil || !strings.Contains(err.Error(), "base.policy:1") || !strings.Contains(err.Error(), "i386") {
+		t.Errorf("error %v, want one naming the included rule and i386", err)
+	}
 }

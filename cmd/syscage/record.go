@@ -449,10 +449,14 @@ func printRecordSummary(w io.Writer, rec *record.Recording, ext *record.Extensio
 		if len(names) == 0 {
 			fmt.Fprintf(w, "syscage: the profile already allows everything the run did; wrote %s.\n", where)
 		} else {
-			fmt.Fprintf(w, "syscage: added %d rules (%s) at the end of %s.\n", len(ext.Added), strings.Join(names, ", "), where)
+			fmt.Fprintf(w, "syscage: added %s (%s) at the end of %s.\n", counted(len(ext.Added), "rule", "rules"), strings.Join(names, ", "), where)
 		}
 		for _, a := range ext.AddedArches {
 			fmt.Fprintf(w, "syscage: note: the program entered %s, which the profile did not accept: added to its arch line, so its rules apply there too.\n", a)
+		}
+		for _, r := range ext.Excepted {
+			fmt.Fprintf(w, "syscage: note: the rule at %s cannot apply on %s (%s): it now excludes it (except arch).\n",
+				r.Pos, strings.Join(r.Except.Arches, ", "), policy.FormatRule(r))
 		}
 		for _, ov := range ext.Overruled {
 			fmt.Fprintln(w, "syscage: note:", ov)
