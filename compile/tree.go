@@ -86,6 +86,7 @@ func searchTree(g *graph, runs []run, optimal bool, t *treeBuilder) nodeID {
 		} else {
 			t.m, t.dp = len(t.items), false
 		}
+		t.splits, t.nsplit = t.splits[:0], 0
 		if t.depth(0, len(t.items)-1) <= limit {
 			return t.emit(g, 0, len(t.items)-1)
 		}
@@ -104,6 +105,10 @@ type treeBuilder struct {
 	cost  []float64 // cost[i*m+j]: weighted comparisons of the best tree over items i..j
 	root  []int16   // root[i*m+j]: last item of the left subtree
 	chain []bool    // chain[i*m+j]: items i..j are best decided by a JEQ chain
+	// splits are the bisection's splits in the order depth finds them,
+	// for emit to take in the same order rather than search again.
+	splits []int32
+	nsplit int
 }
 
 func (t *treeBuilder) makeItems(hot float64) {
@@ -283,6 +288,9 @@ func (t *treeBuilder) depth(i, j int) int {
 		return holes
 	}
 	k := t.split(i, j)
+	if !t.dp {
+		t.splits = append(t.splits, int32(k))
+	}
 	return 1 + max(t.depth(i, k), t.depth(k+1, j))
 }
 
@@ -296,7 +304,14 @@ func (t *treeBuilder) emit(g *graph, i, j int) nodeID {
 	if t.isChain(i, j) {
 		return holeChain(g, t.runs, t.items[i].first, t.items[j].last, func(k int) float64 { return t.runs[k].weight })
 	}
-	k := t.split(i, j)
+	var k int
+	if t.dp {
+		k = t.split(i, j)
+	} else {
+		// The bisection depth made, in the same order.
+		k = int(t.splits[t.nsplit])
+		t.nsplit++
+	}
 	left := t.emit(g, i, k)
 	right := t.emit(g, k+1, j)
 	return g.fresh(bpf.JmpJGE, t.runs[t.items[k+1].first].lo, right, left)
