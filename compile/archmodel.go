@@ -2,6 +2,7 @@ package compile
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 
@@ -64,8 +65,9 @@ type table struct {
 	dense []int16 // dense[nr-base] is the index of nr in nrs, or -1
 	// bundled[i] is the bundled mix's weight of names[i].
 	bundled []float64
-	// byID[id] is the number of the syscall with name ID id, or -1.
-	byID []int32
+	// byID[id] is the number of the syscall with name ID id, or -1;
+	// idx[id] its index in nrs, or -1.
+	byID, idx []int32
 	// mix is the bundled mix on this table, sorted by name.
 	mix []nrWeight
 }
@@ -97,15 +99,15 @@ func tableOf(a *arch.Arch) *table {
 	}
 	mix := bundledOnce()
 	ids := nameIDs()
-	t.byID = make([]int32, len(ids))
+	t.byID, t.idx = make([]int32, len(ids)), make([]int32, len(ids))
 	for i := range t.byID {
-		t.byID[i] = -1
+		t.byID[i], t.idx[i] = -1, -1
 	}
 	for i, s := range scs {
 		t.nrs[i], t.names[i] = uint32(s.Nr), s.Name
 		t.dense[uint32(s.Nr)-t.base] = int16(i)
 		t.bundled[i] = mix[s.Name]
-		t.byID[ids[s.Name]] = int32(s.Nr)
+		t.byID[ids[s.Name]], t.idx[ids[s.Name]] = int32(s.Nr), int32(i)
 	}
 	t.mix = mixFor(t, mix)
 	v, _ := tables.LoadOrStore(a, t)
@@ -149,20 +151,38 @@ func (m *model) resolveArch(a *arch.Arch, bit uint64, ids []int32) (*archModel, 
 		}
 		rr.rule, rr.index, rr.resolved = r, int32(ri), false
 		for ti := range r.Syscalls {
-			t := &r.Syscalls[ti]
 			id := ids[k]
 			k++
+			if id >= 0 {
+				// A plain name for every architecture, the common case,
+				// found by its ID without reading the target.
+				i := tab.idx[id]
+				if i < 0 {
+					continue
+				}
+				if r.When == nil {
+					if err := rr.addAlways(i); err != nil {
+						return nil, err
+					}
+					continue
+				}
+				if err := rr.add(int(tab.nrs[i]), r.Syscalls[ti].Name); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			if id == noName {
+				continue
+			}
+			t := &r.Syscalls[ti]
 			if t.Arch != "" && t.Arch != a.Name {
 				continue
 			}
-			if t.Group == "" && !t.HasNr {
-				// A plain name, the common case, looked up by its ID
-				// without the allocation of Target.Syscalls.
-				if id >= 0 {
-					if nr := tab.byID[id]; nr >= 0 {
-						if err := rr.add(int(nr), t.Name); err != nil {
-							return nil, err
-						}
+			if id <= qualifiedName {
+				// A plain name for one architecture.
+				if nr := tab.byID[qualifiedName-id]; nr >= 0 {
+					if err := rr.add(int(nr), t.Name); err != nil {
+						return nil, err
 					}
 				}
 				continue
@@ -174,7 +194,7 @@ func (m *model) resolveArch(a *arch.Arch, bit uint64, ids []int32) (*archModel, 
 			}
 		}
 	}
-	sort.Slice(am.extraNrs, func(i, j int) bool { return am.extraNrs[i] < am.extraNrs[j] })
+	slices.Sort(am.extraNrs)
 	return am, nil
 }
 
@@ -187,6 +207,45 @@ type ruleResolver struct {
 	index    int32 // of rule in the policy
 	resolved bool  // ret holds the rule's action on the arch
 	ret      uint32
+}
+
+// addAlways adds the rule, which has no condition, to the chain of the
+// syscall at index i of the table: add without what a condition or a
+// number outside the table needs.
+func (rr *ruleResolver) addAlways(i int32) error {
+	am := rr.am
+	cl := am.chains[i]
+	if cl.last != 0 {
+		if last := &am.arena[cl.last]; last.rule == rr.index || last.cond == 0 {
+			return nil // as in add
+		}
+	}
+	if !rr.resolved {
+		if err := rr.resolve(); err != nil {
+			return err
+		}
+	}
+	e := int32(len(am.arena))
+	am.arena = append(am.arena, entry{ret: rr.ret, rule: rr.index})
+	if cl.last != 0 {
+		am.arena[cl.last].next = e
+	} else {
+		cl.first = e
+	}
+	cl.last = e
+	am.chains[i] = cl
+	return nil
+}
+
+// resolve finds the rule's return value on the arch and records it.
+func (rr *ruleResolver) resolve() error {
+	var err error
+	if rr.ret, err = actionRet(rr.rule.Action, rr.am.a, policy.Action{}); err != nil {
+		return fmt.Errorf("%s: %w", rr.rule.Pos, err)
+	}
+	rr.m.addRuleOrigin(rr.index, rr.ret)
+	rr.resolved = true
+	return nil
 }
 
 func (rr *ruleResolver) add(nr int, name string) error {
@@ -207,12 +266,9 @@ func (rr *ruleResolver) add(nr int, name string) error {
 		return nil
 	}
 	if !rr.resolved {
-		var err error
-		if rr.ret, err = actionRet(r.Action, am.a, policy.Action{}); err != nil {
-			return fmt.Errorf("%s: %w", r.Pos, err)
+		if err := rr.resolve(); err != nil {
+			return err
 		}
-		rr.m.addRuleOrigin(rr.index, rr.ret)
-		rr.resolved = true
 	}
 	ci := int32(0)
 	if r.When != nil {

@@ -217,17 +217,29 @@ func (x *nameIndex) id(name string) int32 {
 	}
 }
 
-// targetIDs returns the name ID of every plain-name target of the rules,
-// -1 for the other targets and for names no architecture has, flattened
-// in rule and target order, appended to out.
+// Target codes besides name IDs (see targetIDs).
+const (
+	noName        = -1 // a plain name no architecture has
+	otherTarget   = -2 // a group or a number
+	qualifiedName = -3 // qualifiedName-id: name ID id, for one architecture
+)
+
+// targetIDs returns a code for every target of the rules, flattened in
+// rule and target order, appended to out: the name ID of a plain name
+// for every architecture, qualifiedName-id for a plain name qualified
+// with an architecture, noName for a plain name no architecture has, and
+// otherTarget for the others.
 func targetIDs(rules []*policy.Rule, out []int32) []int32 {
 	ids := nameTable()
 	for _, r := range rules {
 		for ti := range r.Syscalls {
 			t := &r.Syscalls[ti]
-			id := int32(-1)
+			id := int32(otherTarget)
 			if t.Group == "" && !t.HasNr {
 				id = ids.id(t.Name)
+				if id >= 0 && t.Arch != "" {
+					id = qualifiedName - id
+				}
 			}
 			out = append(out, id)
 		}

@@ -80,6 +80,8 @@ type model struct {
 	tree    treeBuilder
 	low     lowerer
 	heat    []float64
+	roots   []nodeID
+	seen    []bool
 	longest []int
 	ids     []int32
 	// ruleOn says on which accepted architectures each rule applies

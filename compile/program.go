@@ -44,8 +44,10 @@ func (m *model) program(own *ownership) (bpf.Program, map[int][]Origin) {
 	allow := g.ret(bpf.RetAllow)
 	clear(m.codes)
 	groupRuns := make([][]run, len(m.groups))
-	var roots []nodeID
-	seen := map[nodeID]bool{}
+	roots := m.roots[:0]
+	defer func() { m.roots = roots[:0] }()
+	seen := m.seen[:0]
+	defer func() { m.seen = seen[:0] }()
 	conditional := false
 	for gi, grp := range m.groups {
 		sp := spanAll
@@ -59,6 +61,9 @@ func (m *model) program(own *ownership) (bpf.Program, map[int][]Origin) {
 		m.runBufs[gi] = runs
 		if own == nil {
 			m.uncond += uncond
+		}
+		for len(seen) < len(g.nodes) {
+			seen = append(seen, false)
 		}
 		for _, r := range runs {
 			if !seen[r.code] {
@@ -93,8 +98,8 @@ func (m *model) program(own *ownership) (bpf.Program, map[int][]Origin) {
 		next = g.jump(bpf.JmpJEQ, m.groups[gi].audit, g.load(bpf.OffsetNr, tree), next)
 	}
 	root := g.load(bpf.OffsetArch, next)
-	for len(heat) < len(g.nodes) {
-		heat = append(heat, 0)
+	if n := len(g.nodes) - len(heat); n > 0 {
+		heat = append(heat, make([]float64, n)...)
 	}
 	prog, rets := layout(g, root, heat)
 	g.free()
@@ -313,8 +318,8 @@ func (m *model) code(g *graph, l *lowerer, am *archModel, cl chainLinks, fb node
 // noteHeat records how much of the mix passes through each node of the
 // search tree and the code below it, for layout to keep hot paths short.
 func noteHeat(g *graph, heat []float64, runs []run, root nodeID) []float64 {
-	for len(heat) < len(g.nodes) {
-		heat = append(heat, 0)
+	if n := len(g.nodes) - len(heat); n > 0 {
+		heat = append(heat, make([]float64, n)...)
 	}
 	first := nodeID(0)
 	for _, r := range runs {
