@@ -11,6 +11,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/syscage/syscage/policy"
 )
 
 // Broker opens files for targets under FileRules. Register its Handlers
@@ -110,7 +112,7 @@ func (b *Broker) Handlers() Handlers {
 
 // BrokerSyscalls are the names the broker serves: a policy that brokers
 // files notifies these (on every architecture it accepts).
-var BrokerSyscalls = []string{"open", "openat", "openat2", "creat"}
+var BrokerSyscalls = policy.FileSyscalls
 
 // Close releases the root directories opened for targets.
 func (b *Broker) Close() error {

@@ -14,8 +14,7 @@
 //	request.go    Request: arguments and safe reads of target memory
 //	response.go   Handler, Response and its constructors
 //	broker.go     the file broker: placing, opening and checking files
-//	rules.go      FileRules and the matching of paths to rules
-//	rulesfile.go  the text form of FileRules
+//	rules.go      FileRules from a policy's files block, and the matching of paths to rules
 //	threads.go    what the broker knows of each target thread, checked per request
 //	creds.go      opening as the target: its identity on the worker's thread
 //	status.go     /proc/TID/status

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/syscage/syscage/policy"
 )
 
 // The seccomp agent protocol of the OCI runtime spec (config-linux.md,
@@ -207,13 +209,14 @@ func PolicyName(metadata string) string {
 
 // Agent is a seccomp agent: it serves the listenerPath socket of
 // container runtimes and supervises every container handed to it with
-// the file rules its metadata names.
+// the file broker of the policy its metadata names.
 type Agent struct {
-	// Policies are the file rules by name.
-	Policies map[string]FileRules
+	// Policies by name. The agent serves their files blocks (each must
+	// have one); the container's own profile is the filter.
+	Policies map[string]*policy.Policy
 	// Default applies when the metadata names no policy; nil refuses
 	// such containers (their notified syscalls then fail with ENOSYS).
-	Default *FileRules
+	Default *policy.Policy
 	// Alerts receives the violations of every container.
 	Alerts *Alerts
 	// KillOnViolation ends a container at its first violation.
@@ -275,12 +278,12 @@ func (a *Agent) HandleConn(ctx context.Context, conn *net.UnixConn) error {
 		return err
 	}
 	name := PolicyName(st.Metadata)
-	rules, err := a.choose(name, st)
+	p, err := a.choose(name, st)
 	if err != nil {
 		unix.Close(l) // the container's notified syscalls now fail with ENOSYS
 		return err
 	}
-	b, err := NewBroker(rules)
+	b, err := NewPolicyBroker(p)
 	if err != nil {
 		unix.Close(l)
 		return fmt.Errorf("container %s: %w", st.State.ID, err)
@@ -324,19 +327,19 @@ func (a *Agent) HandleConn(ctx context.Context, conn *net.UnixConn) error {
 	return nil
 }
 
-// choose finds the rules a container asks for.
-func (a *Agent) choose(name string, st *ContainerProcessState) (FileRules, error) {
+// choose finds the policy a container asks for.
+func (a *Agent) choose(name string, st *ContainerProcessState) (*policy.Policy, error) {
 	if name == "" {
 		if a.Default == nil {
-			return FileRules{}, fmt.Errorf("container %s names no policy in its metadata %q and the agent has no default (--default-policy): its notified syscalls will fail with ENOSYS", st.State.ID, st.Metadata)
+			return nil, fmt.Errorf("container %s names no policy in its metadata %q and the agent has no default (--default-policy): its notified syscalls will fail with ENOSYS", st.State.ID, st.Metadata)
 		}
-		return *a.Default, nil
+		return a.Default, nil
 	}
-	rules, ok := a.Policies[name]
-	if !ok {
-		return FileRules{}, fmt.Errorf("container %s asks for policy %q, which the agent does not have (it has %s): its notified syscalls will fail with ENOSYS", st.State.ID, name, strings.Join(a.names(), ", "))
+	p, ok := a.Policies[name]
+	if !ok || p == nil {
+		return nil, fmt.Errorf("container %s asks for policy %q, which the agent does not have (it has %s): its notified syscalls will fail with ENOSYS", st.State.ID, name, strings.Join(a.names(), ", "))
 	}
-	return rules, nil
+	return p, nil
 }
 
 func displayName(n string) string {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/syscage/syscage/policy"
 )
 
 const goodState = `{"ociVersion":"1.0.2","fds":["seccompFd"],"pid":4422,"metadata":"policy=web",
@@ -118,7 +120,7 @@ func TestAgent(t *testing.T) {
 	var events bytes.Buffer
 	logs := make(chan string, 16)
 	a := &Agent{
-		Policies: map[string]FileRules{"tree": treeRules(root)},
+		Policies: map[string]*policy.Policy{"tree": treePolicy(t, root)},
 		Alerts:   NewAlerts(&events, AlertLimit{Off: true}),
 		// The target never executes another program: nothing of it is
 		// the runtime's (TestAgentRunc in cmd/syscage covers runc's init).

@@ -2,16 +2,19 @@ package notify
 
 import (
 	"fmt"
-	"path"
 	"sort"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/syscage/syscage/arch"
+	"github.com/syscage/syscage/policy"
 )
 
-// FileRules say which files the file broker opens for a target, and how.
-// Paths are in the target's view of the file system: its root, which for
-// a container is the container's root file system.
+// FileRules say which files the file broker opens for a target, and how:
+// the files block of a policy (FileRulesOf), one rule per path. Paths are
+// in the target's view of the file system: its root, which for a
+// container is the container's root file system.
 //
 // A request is decided by the rule with the longest Root that contains
 // the path (so a rule for /etc/ssl overrides one for /etc); a path no
@@ -44,8 +47,8 @@ type FileRule struct {
 	// (RESOLVE_NO_SYMLINKS). Without it, links that stay beneath Root
 	// are followed; links that leave it are always refused.
 	NoSymlinks bool
-	// Source says where the rule was written ("policy.scg:12:3"); alerts
-	// name it.
+	// Source says where the rule was written and what it says
+	// ("app.policy:4:10: read dir /usr"); alerts name it.
 	Source string
 }
 
@@ -57,65 +60,80 @@ func (fr *FileRules) Errno() unix.Errno {
 	return fr.DenyErrno
 }
 
-// String renders the rule as the policy language writes it:
-// "read,write /tmp", "deny /etc/shadow".
+// String renders the rule as a files block writes it: "read write /tmp",
+// "deny /etc/shadow".
 func (r FileRule) String() string {
 	return r.Access() + " " + r.Root
 }
 
-// Access renders the rule's permissions: "read,write,create,dir",
-// "deny", or "none".
+// Access renders the rule's permissions as a files block writes them:
+// "read write create dir", "deny", or "none".
 func (r FileRule) Access() string {
-	if r.Deny {
-		return "deny"
+	pr := policy.FileRule{Read: r.Read, Write: r.Write, Create: r.Create, Dir: r.Dir, NoSymlinks: r.NoSymlinks, Deny: r.Deny}
+	if a := pr.Access(); a != "" {
+		return a
 	}
-	var a []string
-	for _, p := range []struct {
-		on   bool
-		name string
-	}{{r.Read, "read"}, {r.Write, "write"}, {r.Create, "create"}, {r.Dir, "dir"}, {r.NoSymlinks, "nosymlinks"}} {
-		if p.on {
-			a = append(a, p.name)
-		}
-	}
-	if len(a) == 0 {
-		return "none"
-	}
-	return strings.Join(a, ",")
+	return "none"
 }
 
 // Check reports rules the broker cannot apply: a Root that is not an
-// absolute clean path, lies under /proc, or appears twice.
+// absolute clean path, lies under /proc, or appears twice
+// (policy.CheckFilePath).
 func (fr *FileRules) Check() error {
 	seen := map[string]string{}
 	for i, r := range fr.Rules {
 		where := r.Source
 		if where == "" {
-			where = fmt.Sprintf("file rule %d", i+1)
+			where = fmt.Sprintf("file rule %d (%s)", i+1, r)
 		}
-		switch {
-		case r.Root == "":
-			return fmt.Errorf("%s: empty root: give an absolute directory such as /data", where)
-		case strings.ContainsRune(r.Root, 0):
-			return fmt.Errorf("%s: root %q holds a NUL byte, which no path can", where, r.Root)
-		case !path.IsAbs(r.Root):
-			return fmt.Errorf("%s: root %q is relative: give an absolute path such as /%s", where, r.Root, r.Root)
-		case path.Clean(r.Root) != r.Root:
-			return fmt.Errorf("%s: root %q is not clean: write %q", where, r.Root, path.Clean(r.Root))
-		case r.Root == "/proc" || strings.HasPrefix(r.Root, "/proc/"):
-			// procfs files describe whoever opens them, here the
-			// supervisor: /proc/self/mem would be the broker's memory.
-			return fmt.Errorf("%s: root %q is in /proc, whose files describe the process that opens them (the supervisor, not the target); the broker never opens them", where, r.Root)
+		if err := policy.CheckFilePath(r.Root); err != nil {
+			return fmt.Errorf("%s: %v", where, err)
 		}
 		if prev, ok := seen[r.Root]; ok {
-			return fmt.Errorf("%s: root %q is already covered by %s; merge the two rules", where, r.Root, prev)
+			return fmt.Errorf("%s: %s is already covered by %s; merge the two rules", where, r.Root, prev)
 		}
 		seen[r.Root] = where
 	}
-	if fr.DenyErrno < 0 || fr.DenyErrno > 4095 {
+	if fr.DenyErrno > 4095 {
 		return fmt.Errorf("deny errno %d is out of range 1..4095", int(fr.DenyErrno))
 	}
 	return nil
+}
+
+// FileRulesOf returns the broker's rules for a policy's files block: one
+// rule per path, each with the place it was written and its text as
+// Source ("app.policy:4:10: read dir /usr"), and the block's errno
+// resolved for the architecture syscage runs on.
+func FileRulesOf(f *policy.Files) FileRules {
+	fr := FileRules{DenyErrno: errnoOn(f.Refusal(), arch.Native())}
+	for _, r := range f.Rules {
+		for _, p := range r.Paths {
+			rule := FileRule{Root: p.Path, Read: r.Read, Write: r.Write, Create: r.Create, Dir: r.Dir, NoSymlinks: r.NoSymlinks, Deny: r.Deny}
+			if p.Pos.IsValid() {
+				rule.Source = p.Pos.String() + ": " + rule.String()
+			}
+			fr.Rules = append(fr.Rules, rule)
+		}
+	}
+	return fr
+}
+
+// NewPolicyBroker returns a broker for the files block of p, whose rules
+// notify the file-opening syscalls (BrokerSyscalls). Register the
+// broker's Handlers with the supervisor of p's filter.
+func NewPolicyBroker(p *policy.Policy) (*Broker, error) {
+	if p.Files == nil {
+		src := p.Source
+		if src == "" {
+			src = "the policy"
+		}
+		return nil, fmt.Errorf("%s has no files block, which says what the file broker may open: add one (a line `files {`, rules such as `read dir /usr`, and `}`)", src)
+	}
+	b, err := NewBroker(FileRulesOf(p.Files))
+	if err != nil {
+		return nil, fmt.Errorf("the files block: %w", err)
+	}
+	return b, nil
 }
 
 // compiledRule is a rule with its root split into components.

@@ -121,6 +121,7 @@ func TestFilesErrors(t *testing.T) {
 		{"inside only", "only arch x86_64 {\nfiles {\n}\n}\n", []string{"2:1: a files block cannot be inside an only/except block"}},
 		{"not notified", "files {\nread /a\n}\n", []string{"1:1: the files block has no effect: no rule notifies open, openat, openat2, creat, so the broker never sees an open; add `notify open openat openat2 creat`"}},
 		{"path elsewhere", "allow /usr\n", []string{"1:7: found path /usr, expected the syscalls"}},
+		{"file rule outside", "read /usr\n", []string{"1:1: found \"read\", expected a rule or a header line: file rules such as `read /data` go inside a files block"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -342,6 +342,9 @@ func (fp *fileParser) statementBody(start token) stmt {
 		r := fp.rule()
 		return stmt{kind: sRule, rule: r}
 	}
+	if slices.Contains(fileWords, word) {
+		fp.errorf(start.pos, "found %q, expected a rule or a header line: file rules such as `%s /data` go inside a files block, between a line `files {` and a line `}`", word, word)
+	}
 	fp.errorf(start.pos, "found %q, expected a rule (an action such as allow or errno(EPERM), then syscalls) or a header line%s",
 		word, suggest.Phrase(suggest.Nearest(word, statementWords, 3)))
 	return stmt{}

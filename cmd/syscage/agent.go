@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/syscage/syscage/notify"
+	"github.com/syscage/syscage/policy"
 )
 
 func init() { subcommands = append(subcommands, newAgentCmd) }
@@ -35,15 +36,22 @@ func newAgentCmd() *cobra.Command {
 		Long: `Serve the runtime-spec seccomp agent protocol on a unix socket. A container
 whose seccomp profile names this socket as its listenerPath and notifies
 open, openat, openat2 and creat (SCMP_ACT_NOTIFY) is handed to the agent
-when it starts; the agent then opens files for it within the rules of the
-policy its listenerMetadata names, and refuses the rest.
+when it starts; the agent then opens files for it within the files block
+of the policy its listenerMetadata names, and refuses the rest.
 
-A policy is a file of file rules, one per line (see docs/supervisor.md):
+A policy is an ordinary policy file with a files block (see
+docs/policy-language.md and docs/supervisor.md):
 
-    errno EACCES
-    read dir /usr /etc /lib
-    read,write,create /tmp
-    deny /etc/shadow
+    default allow
+    files errno(EACCES) {
+        read dir /usr /etc /lib
+        read write create /tmp
+        deny /etc/shadow
+    }
+    notify open openat openat2 creat
+
+'syscage compile --format oci' turns the same file into the container's
+profile; give it a listener line for the listenerPath and metadata.
 
 The metadata "policy=NAME" (or just NAME) picks --policy NAME=FILE; a
 container that names none gets --default-policy. A container asking for a
@@ -60,8 +68,8 @@ The agent runs until interrupted.`,
 	}
 	f := c.Flags()
 	f.StringVar(&o.socket, "socket", "", "unix socket to listen on (the profile's listenerPath)")
-	f.StringArrayVar(&o.policies, "policy", nil, "NAME=FILE: file rules a container picks with listenerMetadata policy=NAME (repeatable)")
-	f.StringVar(&o.defaultPolicy, "default-policy", "", "file rules for containers whose metadata names no policy")
+	f.StringArrayVar(&o.policies, "policy", nil, "NAME=FILE: a policy with a files block, which a container picks with listenerMetadata policy=NAME (repeatable)")
+	f.StringVar(&o.defaultPolicy, "default-policy", "", "the policy for containers whose metadata names no policy")
 	f.StringVar(&o.alerts, "alerts", "-", "where violations go as JSON lines: a file, or - for stderr")
 	f.BoolVar(&o.killOnViolation, "kill-on-violation", false, "end a container at its first violation")
 	return c
@@ -73,27 +81,27 @@ func runAgent(ctx context.Context, errOut io.Writer, o agentOptions, ready func(
 	if o.socket == "" {
 		return usageErr(errors.New("--socket is required: the path runtimes connect to (the profile's listenerPath)"))
 	}
-	a := &notify.Agent{Policies: map[string]notify.FileRules{}, KillOnViolation: o.killOnViolation}
+	a := &notify.Agent{Policies: map[string]*policy.Policy{}, KillOnViolation: o.killOnViolation}
 	for _, spec := range o.policies {
 		name, file, ok := strings.Cut(spec, "=")
 		if !ok || name == "" || file == "" {
-			return usageErr(fmt.Errorf("--policy %q: want NAME=FILE, like --policy web=/etc/syscage/web.files", spec))
+			return usageErr(fmt.Errorf("--policy %q: want NAME=FILE, like --policy web=/etc/syscage/web.policy", spec))
 		}
 		if _, dup := a.Policies[name]; dup {
 			return usageErr(fmt.Errorf("--policy %s is given twice", name))
 		}
-		rules, err := notify.LoadFileRules(file)
+		p, err := loadAgentPolicy(errOut, file)
 		if err != nil {
 			return usageErr(fmt.Errorf("--policy %s: %w", name, err))
 		}
-		a.Policies[name] = rules
+		a.Policies[name] = p
 	}
 	if o.defaultPolicy != "" {
-		rules, err := notify.LoadFileRules(o.defaultPolicy)
+		p, err := loadAgentPolicy(errOut, o.defaultPolicy)
 		if err != nil {
 			return usageErr(fmt.Errorf("--default-policy: %w", err))
 		}
-		a.Default = &rules
+		a.Default = p
 	}
 	if len(a.Policies) == 0 && a.Default == nil {
 		return usageErr(errors.New("no policy: give --policy NAME=FILE or --default-policy FILE"))
@@ -123,6 +131,25 @@ func runAgent(ctx context.Context, errOut io.Writer, o agentOptions, ready func(
 		return systemErr(err)
 	}
 	return nil
+}
+
+// loadAgentPolicy reads a policy for the agent: it must have a files
+// block, which is what the agent serves, and its broker must accept the
+// rules. Warnings go to errOut.
+func loadAgentPolicy(errOut io.Writer, file string) (*policy.Policy, error) {
+	p, err := policy.ParseFile(file, policy.ParseOptions{})
+	if err != nil {
+		return nil, err
+	}
+	b, err := notify.NewPolicyBroker(p)
+	if err != nil {
+		return nil, err
+	}
+	b.Close()
+	for _, w := range p.Warnings {
+		fmt.Fprintf(errOut, "syscage agent: warning: %s\n", w)
+	}
+	return p, nil
 }
 
 // listenUnix listens on path, replacing a stale socket file (one nobody

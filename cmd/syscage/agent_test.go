@@ -10,28 +10,47 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/syscage/syscage/internal/testenv"
+	"github.com/syscage/syscage/policy"
 )
 
 // TestAgentRunc runs busybox containers with the real runc, their
 // profile sending open, openat, openat2 and creat to `syscage agent`: an
 // allowed file reads fine, a denied one fails with EACCES, a file created
 // in a writable tree reads back, and the agent goes on to serve the next
-// container.
+// container. One policy file is both: the container's profile is the
+// policy exported to OCI JSON, and the agent serves its files block.
 func TestAgentRunc(t *testing.T) {
 	testenv.NeedRoot(t)
 	runc := testenv.NeedCommand(t, "runc")
 	busybox := staticBusybox(t)
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "agent.sock")
-	rules := filepath.Join(dir, "web.files")
+	rules := filepath.Join(dir, "web.policy")
 	alerts := filepath.Join(dir, "alerts.jsonl")
-	writeFile(t, rules, "errno EACCES\nread,dir /\ndeny /secret\nread,write,create /tmp\n")
+	writeFile(t, rules, `default allow
+listener `+strconv.Quote(sock)+` metadata "policy=web"
+files errno(EACCES) {
+    read dir /
+    deny /secret
+    read write create /tmp
+}
+notify open openat openat2 creat
+`)
+	p, err := policy.ParseFile(rules, policy.ParseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	profile, err := policy.FormatOCI(p)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	var logs syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
@@ -54,7 +73,7 @@ func TestAgentRunc(t *testing.T) {
 
 	script := "cat /allowed/ok.txt; cat /secret/s.txt; echo rc=$?; echo hi > /tmp/x && cat /tmp/x"
 	for i, id := range []string{"syscage-agent-test-1", "syscage-agent-test-2"} {
-		bundle := busyboxBundle(t, busybox, filepath.Join(dir, fmt.Sprint("b", i)), script, sock, "policy=web")
+		bundle := busyboxBundle(t, busybox, filepath.Join(dir, fmt.Sprint("b", i)), script, profile)
 		out, err := runRunc(t, runc, filepath.Join(dir, "state"), bundle, id)
 		if err != nil {
 			t.Fatalf("runc run %s: %v\n%s\nagent log:\n%s", id, err, out, logs.String())
@@ -77,11 +96,13 @@ func TestAgentRunc(t *testing.T) {
 	}
 	var seen int
 	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
-		var ev struct{ Path, Container, Action, Syscall string }
+		var ev struct{ Path, Container, Action, Syscall, Rule string }
 		if err := json.Unmarshal([]byte(line), &ev); err != nil {
 			t.Fatalf("alert %q: %v", line, err)
 		}
-		if ev.Path == "/secret/s.txt" && strings.HasPrefix(ev.Container, "syscage-agent-test-") && ev.Action == "errno(EACCES)" {
+		// The alert names the rule that refused, where the policy says it.
+		if ev.Path == "/secret/s.txt" && strings.HasPrefix(ev.Container, "syscage-agent-test-") && ev.Action == "errno(EACCES)" &&
+			ev.Rule == rules+":5:10: deny /secret" {
 			seen++
 		}
 	}
@@ -93,12 +114,16 @@ func TestAgentRunc(t *testing.T) {
 // TestAgentErrors covers the command's own bad input.
 func TestAgentErrors(t *testing.T) {
 	dir := t.TempDir()
-	bad := filepath.Join(dir, "bad.files")
-	writeFile(t, bad, "raed /etc\n")
+	bad := filepath.Join(dir, "bad.policy")
+	writeFile(t, bad, "default allow\nfiles {\n    raed /etc\n}\nnotify openat\n")
+	noFiles := filepath.Join(dir, "nofiles.policy")
+	writeFile(t, noFiles, "default allow\nnotify openat\n")
+	ruleFile := filepath.Join(dir, "web.files")
+	writeFile(t, ruleFile, "read /etc\n")
 	notSock := filepath.Join(dir, "plain")
 	writeFile(t, notSock, "")
-	good := filepath.Join(dir, "good.files")
-	writeFile(t, good, "read /etc\n")
+	good := filepath.Join(dir, "good.policy")
+	writeFile(t, good, "default allow\nfiles {\n    read /etc\n}\nnotify open openat openat2 creat\n")
 	cases := []struct {
 		args []string
 		code int
@@ -107,7 +132,9 @@ func TestAgentErrors(t *testing.T) {
 		{[]string{"agent"}, exitUsage, "--socket is required"},
 		{[]string{"agent", "--socket", filepath.Join(dir, "s")}, exitUsage, "no policy"},
 		{[]string{"agent", "--socket", filepath.Join(dir, "s"), "--policy", "web"}, exitUsage, "want NAME=FILE"},
-		{[]string{"agent", "--socket", filepath.Join(dir, "s"), "--policy", "web=" + bad}, exitUsage, `bad.files:1:1: unknown permission "raed"; did you mean "read"?`},
+		{[]string{"agent", "--socket", filepath.Join(dir, "s"), "--policy", "web=" + bad}, exitUsage, `bad.policy:3:5: unknown permission "raed" (permissions are read, write, create, dir, nosymlinks and deny); did you mean "read"?`},
+		{[]string{"agent", "--socket", filepath.Join(dir, "s"), "--policy", "web=" + noFiles}, exitUsage, "nofiles.policy has no files block"},
+		{[]string{"agent", "--socket", filepath.Join(dir, "s"), "--policy", "web=" + ruleFile}, exitUsage, `web.files:1:1: found "read", expected a rule or a header line: file rules such as` + " `read /data` go inside a files block"},
 		{[]string{"agent", "--socket", filepath.Join(dir, "s"), "--default-policy", filepath.Join(dir, "missing")}, exitUsage, "no such file"},
 		{[]string{"agent", "--socket", notSock, "--default-policy", good}, exitSystem, "exists and is not a socket"},
 	}
@@ -161,9 +188,8 @@ func staticBusybox(t *testing.T) string {
 }
 
 // busyboxBundle builds an OCI bundle whose root file system holds busybox
-// and three files, and whose profile notifies the file-opening syscalls
-// to the agent at sock.
-func busyboxBundle(t *testing.T, busybox, dir, script, sock, metadata string) string {
+// and three files, with the seccomp profile given as JSON.
+func busyboxBundle(t *testing.T, busybox, dir, script string, profile []byte) string {
 	t.Helper()
 	rootfs := filepath.Join(dir, "rootfs")
 	for _, d := range []string{"bin", "proc", "dev", "sys", "tmp", "etc", "allowed", "secret"} {
@@ -206,13 +232,7 @@ func busyboxBundle(t *testing.T, busybox, dir, script, sock, metadata string) st
 		},
 		"linux": map[string]any{
 			"namespaces": []map[string]any{{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}},
-			"seccomp": map[string]any{
-				"defaultAction":    "SCMP_ACT_ALLOW",
-				"architectures":    []string{"SCMP_ARCH_X86_64"},
-				"listenerPath":     sock,
-				"listenerMetadata": metadata,
-				"syscalls":         []map[string]any{{"names": []string{"open", "openat", "openat2", "creat"}, "action": "SCMP_ACT_NOTIFY"}},
-			},
+			"seccomp":    json.RawMessage(profile),
 		},
 	}
 	b, err := json.MarshalIndent(config, "", " ")
