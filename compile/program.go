@@ -132,20 +132,36 @@ func remapRuns(g *graph, runs []run, remap []nodeID) []run {
 }
 
 // runBuilder collects runs: adjacent segments with the same code merge.
+// The last run stays open in cur, out of the slice, while segments merge
+// into it: most segments do.
 type runBuilder struct {
 	out   []run
+	cur   run
+	open  bool // cur holds a run
 	own   span // the numbers this filter decides; the rest go to allow
 	all   bool // own is every number
 	allow nodeID
 }
 
 func (b *runBuilder) add(lo, hi uint64, code nodeID, w float64) {
-	if n := len(b.out); n > 0 && b.out[n-1].code == code && uint64(b.out[n-1].hi)+1 == lo {
-		b.out[n-1].hi = uint32(hi)
-		b.out[n-1].weight += w
+	if b.open && b.cur.code == code && uint64(b.cur.hi)+1 == lo {
+		b.cur.hi = uint32(hi)
+		b.cur.weight += w
 		return
 	}
-	b.out = append(b.out, run{lo: uint32(lo), hi: uint32(hi), code: code, weight: w})
+	if b.open {
+		b.out = append(b.out, b.cur)
+	}
+	b.cur, b.open = run{lo: uint32(lo), hi: uint32(hi), code: code, weight: w}, true
+}
+
+// finish returns the runs.
+func (b *runBuilder) finish() []run {
+	if b.open {
+		b.out = append(b.out, b.cur)
+		b.open = false
+	}
+	return b.out
 }
 
 // addOwned adds a segment, sending the part outside own to allow.
@@ -250,7 +266,7 @@ func (m *model) runs(g *graph, l *lowerer, grp *group, own span, allow nodeID, b
 			b.addOwned(cur, uint64(rg.hi), unk, tinyWeight)
 		}
 	}
-	return b.out, uncond
+	return b.finish(), uncond
 }
 
 // firstModel is the first accepted architecture of a group, the one the
