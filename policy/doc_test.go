@@ -23,6 +23,16 @@ func TestLanguageDoc(t *testing.T) {
 		t.Errorf("the opening example does not parse: %v", err)
 	}
 
+	// The files block's example parses, with no warning.
+	_, rest, _ = strings.Cut(doc, "## The files block")
+	_, rest, _ = strings.Cut(rest, "```\n")
+	example, _, _ = strings.Cut(rest, "```\n")
+	if p, err := Parse("app.policy", []byte(example), ParseOptions{}); err != nil {
+		t.Errorf("the files block's example does not parse: %v", err)
+	} else if p.Files == nil || len(p.Warnings) > 0 {
+		t.Errorf("the files block's example: files %v, warnings %v", p.Files, p.Warnings)
+	}
+
 	sources := []string{
 		`arch x86_64 i386
 default errno(EPREM)
@@ -35,6 +45,7 @@ allow mmap if prot none PROT_EXEC
 allow i386:@mount
 `,
 		"default errno(EPERM)\nallow read if fd = 1\nallow write if (fd == 1\nalow close\nallow read\ndefault allow\nonly arch x86_64 {\nallow read\n",
+		"default allow\nfiles {\n    raed /etc\n    read /tmp/\n    read /proc/self\n    deny read /x\n    read \"var\"\n}\nnotify open openat openat2 creat\n",
 	}
 	for _, src := range sources {
 		_, err := Parse("app.policy", []byte(src), ParseOptions{})
