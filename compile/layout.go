@@ -71,16 +71,19 @@ func layout(g *graph, root nodeID, heat []float64) (bpf.Program, []int) {
 	}
 
 	// Blocks: a head and the chain of nodes glued to it, stored flat.
+	// Copies are always claimed: only nodes of order head blocks.
 	members := ws.members[:0]
 	starts := ws.starts[:0]
-	defer func() { ws.members, ws.starts = members, starts }()
-	addBlock := func(id nodeID) {
+	tails := ws.tails[:0] // the last node of each block
+	defer func() { ws.members, ws.starts, ws.tails = members, starts, tails }()
+	for _, id := range order {
 		if slots[id].claim != noNode {
-			return
+			continue
 		}
 		b := int32(len(starts))
 		starts = append(starts, int32(len(members)))
-		for cur := id; ; {
+		cur := id
+		for {
 			members = append(members, cur)
 			slots[cur].block = b
 			n := &nodes[cur]
@@ -89,15 +92,9 @@ func layout(g *graph, root nodeID, heat []float64) (bpf.Program, []int) {
 			}
 			cur = n.t
 		}
-	}
-	for _, id := range order {
-		addBlock(id)
-	}
-	for id := nodeID(len(g.nodes)); id < nodeID(len(nodes)); id++ {
-		addBlock(id)
+		tails = append(tails, cur)
 	}
 	starts = append(starts, int32(len(members)))
-	block := func(b int32) []nodeID { return members[starts[b]:starts[b+1]] }
 	nblocks := len(starts) - 1
 
 	// Order blocks: reverse postorder, hotter successor visited last.
@@ -109,18 +106,14 @@ func layout(g *graph, root nodeID, heat []float64) (bpf.Program, []int) {
 	clear(visited)
 	post := ws.post[:0]
 	defer func() { ws.visited, ws.post = visited, post }()
-	// An explicit stack: each frame is a block and how many of its
-	// successors have been visited.
-	type frame struct {
-		b    int32
-		next int8
-	}
-	stack := []frame{{b: slots[root].block}}
+	// An explicit stack of blocks and how many of their successors have
+	// been visited.
+	stack := append(ws.stack[:0], layoutFrame{b: slots[root].block})
+	defer func() { ws.stack = stack[:0] }()
 	visited[slots[root].block] = true
 	for len(stack) > 0 {
 		top := &stack[len(stack)-1]
-		bl := block(top.b)
-		n := &nodes[bl[len(bl)-1]]
+		n := &nodes[tails[top.b]]
 		var succ [2]nodeID
 		ns := 0
 		switch n.kind {
@@ -143,7 +136,7 @@ func layout(g *graph, root nodeID, heat []float64) (bpf.Program, []int) {
 			top.next++
 			if sb := slots[s].block; !visited[sb] {
 				visited[sb] = true
-				stack = append(stack, frame{b: sb})
+				stack = append(stack, layoutFrame{b: sb})
 				pushed = true
 				break
 			}
@@ -179,7 +172,7 @@ func layout(g *graph, root nodeID, heat []float64) (bpf.Program, []int) {
 		slots[target].nearest = emit(bpf.Jump(uint32(len(rev) - int(slots[target].nearest) - 1)))
 	}
 	for _, b := range post { // postorder: the last block of the program first
-		bl := block(b)
+		bl := members[starts[b]:starts[b+1]]
 		for j := len(bl) - 1; j >= 0; j-- {
 			id := bl[j]
 			n := &nodes[id]
@@ -220,12 +213,21 @@ type slot struct {
 	heat     float64
 }
 
+// layoutFrame is a block on layout's depth-first search stack and how
+// many of its successors have been visited.
+type layoutFrame struct {
+	b    int32
+	next int8
+}
+
 // layoutWork holds layout's scratch buffers between compilations.
 type layoutWork struct {
 	nodes   []node
 	slots   []slot
 	members []nodeID
 	starts  []int32
+	tails   []nodeID
+	stack   []layoutFrame
 	visited []bool
 	post    []int32
 }
