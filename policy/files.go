@@ -336,8 +336,8 @@ func (c *checker) fileReach() []fileReach {
 			fr := fileReach{arch: a, name: name}
 			decided := false
 			for _, r := range c.p.Rules {
-				if !r.AppliesOn(a, Env{}) {
-					continue // not on this architecture (or not at all)
+				if !slices.Contains(c.ruleArches(r), a) {
+					continue // not on this architecture
 				}
 				if _, ok := matchTarget(r, a, uint32(nr)); !ok {
 					continue
@@ -428,10 +428,7 @@ func (c *checker) fileWarnings() []Warning {
 			if r.Action.Kind != Notify {
 				continue
 			}
-			for _, a := range c.accepted {
-				if !r.AppliesOn(a, Env{}) {
-					continue
-				}
+			for _, a := range c.ruleArches(r) {
 				for _, name := range FileSyscalls {
 					if nr, ok := a.Lookup(name); ok {
 						if _, ok := matchTarget(r, a, uint32(nr)); ok {

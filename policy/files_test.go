@@ -121,6 +121,7 @@ func TestFilesErrors(t *testing.T) {
 		{"inside only", "only arch x86_64 {\nfiles {\n}\n}\n", []string{"2:1: a files block cannot be inside an only/except block"}},
 		{"not notified", "files {\nread /a\n}\n", []string{"1:1: the files block has no effect: no rule notifies open, openat, openat2, creat, so the broker never sees an open; add `notify open openat openat2 creat`"}},
 		{"path elsewhere", "allow /usr\n", []string{"1:7: found path /usr, expected the syscalls"}},
+		{"slash comment", "// allow everything\n", []string{"1:1: comments start with '#', not '//'"}},
 		{"file rule outside", "read /usr\n", []string{"1:1: found \"read\", expected a rule or a header line: file rules such as `read /data` go inside a files block"}},
 	}
 	for _, c := range cases {
@@ -191,6 +192,8 @@ func TestFilesWarnings(t *testing.T) {
 			"test.policy:2:1: the default action allows open, openat, openat2, creat on i386"}},
 		{"only arch", "arch x86_64 i386\ndefault allow\nfiles {\nread /a\n}\nonly arch i386 {\nnotify open openat openat2 creat\n}\nonly caps CAP_SYS_ADMIN {\nnotify open openat openat2 creat\n}\n", []string{
 			"test.policy:2:1: the default action allows open, openat, openat2, creat on x86_64 without"}},
+		{"allowed without a capability", "default errno(EPERM)\nfiles {\nread /a\n}\nexcept caps CAP_SYS_ADMIN {\nallow openat\n}\n" + notifyOpens, []string{
+			"test.policy:6:1: this rule allows openat on x86_64"}},
 		{"notified without files", "default allow\nnotify openat open\nnotify mkdir\n", []string{
 			"test.policy:2:1: this rule notifies open, openat on x86_64, but the policy has no files block: without a handler of the supervisor's own, those opens fail with ENOSYS"}},
 	}

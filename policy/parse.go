@@ -316,6 +316,9 @@ func (fp *fileParser) statementBody(start token) stmt {
 		fp.inBlock = false
 		return stmt{kind: sBlock}
 	}
+	if start.kind == tPath && strings.HasPrefix(start.text, "//") {
+		fp.errorf(start.pos, "comments start with '#', not '//'")
+	}
 	if start.kind != tIdent {
 		fp.unexpected(start, "a rule (an action such as allow or errno(EPERM), then syscalls), a header line (default, unknown, badarch, arch, flags, include, listener) or a files block")
 	}
