@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -167,5 +168,35 @@ func TestRecordExecs(t *testing.T) {
 				t.Errorf("programs executed %q, want [%s /usr/bin/true]", rec.Execs, argv[0])
 			}
 		})
+	}
+}
+
+// TestRecordExecWhy: when execve of an existing file fails, the error
+// says why in words the errno alone does not (a missing interpreter is
+// not a missing program), with the exit code syscage run uses.
+func TestRecordExecWhy(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := dir + "/" + name
+		if err := os.WriteFile(p, []byte(text), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cases := []struct {
+		path string
+		code int
+		want string
+	}{
+		{write("no-interp", "#!/nonexistent/sh -e\necho hi\n"), ExitNotFound, "no such file or directory (its interpreter /nonexistent/sh does not exist)"},
+		{write("no-shebang", "echo hi\n"), ExitCannotExecute, "exec format error (neither a binary this machine runs nor a script with a #! line)"},
+		{write("empty-shebang", "#!\n"), ExitCannotExecute, "(its #! line names no interpreter)"},
+	}
+	for _, c := range cases {
+		_, err := Record(context.Background(), Options{Path: c.path, Backend: BackendPtrace})
+		var se *StartError
+		if !errors.As(err, &se) || se.Code != c.code || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want code %d and %q", c.path, err, c.code, c.want)
+		}
 	}
 }
