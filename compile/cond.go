@@ -218,7 +218,9 @@ func (a *condArena) reset() { a.ci, a.cu, a.pi, a.pu = 0, 0, 0, 0 }
 // cond returns a new condition equal to c.
 func (a *condArena) cond(c cond) *cond {
 	if a == nil {
-		return &c
+		p := new(cond) // not &c, which would put every c on the heap
+		*p = c
+		return p
 	}
 	if a.ci == len(a.conds) {
 		a.conds = append(a.conds, make([]cond, 64))
