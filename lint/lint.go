@@ -140,8 +140,8 @@ var checks = []Check{
 	{CompatArch, Warning, false, true, "The policy accepts a compatibility ABI (i386 or x32 on x86_64, arm on aarch64): " +
 		"another syscall table to get right, and attack surface most programs do not need."},
 	{DefaultAllow, Warning, true, true, "The default action allows: the policy is a deny-list, and every syscall it does not name is allowed."},
-	{SourceWarning, Warning, false, true, "Reading the profile found something left out or read the way container runtimes read it: " +
-		"a syscall name no architecture has (a typo?), a field runtimes ignore, rules libseccomp orders differently."},
+	{SourceWarning, Warning, false, true, "Reading the policy found something left out or likely not meant: a syscall name no architecture has " +
+		"(a typo?), a field runtimes ignore, rules libseccomp orders differently, opens that bypass the files block."},
 }
 
 // Checks returns every check, sorted by ID.

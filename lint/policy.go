@@ -27,7 +27,7 @@ func Policy(p *policy.Policy, opts Options) ([]Finding, error) {
 		// Problems the reader let pass (docs/oci-profiles.md): they change
 		// what the profile means, or hint at a mistake, so they are
 		// findings like the others.
-		fs.add(w.Pos, -1, SourceWarning, "correct the profile so that it says what is meant (docs/oci-profiles.md explains how runtimes read it)", "%s", w.Msg)
+		fs.add(w.Pos, -1, SourceWarning, "correct the policy so that it says what is meant (docs/policy-language.md; for OCI profiles, docs/oci-profiles.md explains how runtimes read them)", "%s", w.Msg)
 	}
 	pd := &policyDecider{p: p, env: opts.Env, accepted: accepted, src: opts.Source, ix: space.NewIndex(p)}
 	headerChecks(pd, fs)
