@@ -215,6 +215,40 @@ func (m *model) runs(g *graph, l *lowerer, grp *group, own span, allow nodeID, b
 		// are one such rule, and few actions recur.
 		lastRet, lastNode := am.defRet, def
 		for {
+			if b.all {
+				// A short path for the table's numbers up to the next
+				// number outside the table that a rule names: the loop
+				// below without its choices.
+				end := uint64(rg.hi) + 1
+				if xi < len(am.extraNrs) {
+					end = min(end, uint64(am.extraNrs[xi]))
+				}
+				for ti < len(tab.nrs) && uint64(tab.nrs[ti]) < end {
+					nr := uint64(tab.nrs[ti])
+					if nr > cur {
+						b.add(cur, nr-1, unk, tinyWeight)
+					}
+					w := tinyWeight + m.weight(tab, ti)*scale
+					cl := am.chains[ti]
+					ti++
+					code := def
+					if cl.first != 0 {
+						if e := &am.arena[cl.first]; e.cond == 0 {
+							if e.ret != lastRet {
+								lastRet, lastNode = e.ret, g.ret(e.ret)
+							}
+							code = lastNode
+						} else {
+							code = m.code(g, l, am, cl, def)
+						}
+					}
+					if code == allow {
+						uncond++
+					}
+					b.add(nr, nr, code, w)
+					cur = nr + 1
+				}
+			}
 			// The next number with a decision of its own: from the table
 			// or named by a rule.
 			tnr, xnr := uint64(1)<<32, uint64(1)<<32
