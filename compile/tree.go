@@ -103,6 +103,7 @@ type treeBuilder struct {
 	m     int
 	dp    bool      // the tables below hold the optimal tree; else bisect
 	cost  []float64 // cost[i*m+j]: weighted comparisons of the best tree over items i..j
+	costT []float64 // costT[j*m+i] = cost[i*m+j]
 	root  []int16   // root[i*m+j]: last item of the left subtree
 	chain []bool    // chain[i*m+j]: items i..j are best decided by a JEQ chain
 	// splits are the bisection's splits in the order depth finds them,
@@ -161,12 +162,15 @@ func (t *treeBuilder) shape() {
 	}
 	if cap(t.cost) < m*m {
 		t.cost = make([]float64, m*m)
+		t.costT = make([]float64, m*m)
 		t.root = make([]int16, m*m)
 		t.chain = make([]bool, m*m)
 	}
-	cost, root, chain := t.cost[:m*m], t.root[:m*m], t.chain[:m*m]
+	// costT is cost transposed, so that the inner loop reads a row of
+	// each: cost[i][k] and cost[k+1][j] = costT[j][k+1].
+	cost, costT, root, chain := t.cost[:m*m], t.costT[:m*m], t.root[:m*m], t.chain[:m*m]
 	for i := 0; i < m; i++ {
-		cost[i*m+i] = 0
+		cost[i*m+i], costT[i*m+i] = 0, 0
 		root[i*m+i] = int16(i)
 		chain[i*m+i] = false
 	}
@@ -176,20 +180,22 @@ func (t *treeBuilder) shape() {
 			lo := int(root[i*m+j-1])
 			hi := min(int(root[(i+1)*m+j]), j-1)
 			best, bestK := math.Inf(1), lo
+			rowI, colJ := cost[i*m:i*m+m], costT[j*m:j*m+m]
 			for k := lo; k <= hi; k++ {
-				if c := cost[i*m+k] + cost[(k+1)*m+j]; c < best {
+				if c := rowI[k] + colJ[k+1]; c < best {
 					best, bestK = c, k
 				}
 			}
-			cost[i*m+j] = best + t.weight(i, j)
+			c := best + t.weight(i, j)
 			root[i*m+j] = int16(bestK)
 			chain[i*m+j] = false
 			if length <= 2*maxHoles+1 {
-				if c, ok := t.chainCost(i, j); ok && c < cost[i*m+j] {
-					cost[i*m+j] = c
+				if cc, ok := t.chainCost(i, j); ok && cc < c {
+					c = cc
 					chain[i*m+j] = true
 				}
 			}
+			cost[i*m+j], costT[j*m+i] = c, c
 		}
 	}
 }
