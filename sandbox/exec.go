@@ -67,6 +67,12 @@ func (c *Command) Exec() error {
 	// another network namespace, which no other goroutine must inherit.
 	// (Running it on a goroutine of its own would cost a thread switch,
 	// a tenth of a millisecond.)
+	//
+	// Yielding first gives the goroutine a fresh time slice: the
+	// runtime's monitor signals a goroutine that ran 10 ms without
+	// yielding, and the handler would run under the filters. (Yielding
+	// while locked would cost a thread hand-off.)
+	runtime.Gosched()
 	runtime.LockOSThread()
 	st := initstage.Exec(cfg, d)
 	debug.SetGCPercent(gc)
