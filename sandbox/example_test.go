@@ -49,3 +49,39 @@ func ExampleSelfPolicy() {
 	}
 	// From here on, every thread of this program runs under the profile.
 }
+
+// Run a command under an embedded profile, taken in the form compiled
+// when syscage was built.
+func ExampleCommand_UseProfile() {
+	c := &sandbox.Command{Path: "sh", Args: []string{"sh", "-c", "echo under no-network"}, Stdout: os.Stdout}
+	if err := c.UseProfile("no-network"); err != nil {
+		fmt.Println(err)
+		return
+	}
+	ex, err := c.Run()
+	if err != nil {
+		fmt.Println("not started:", err)
+		return
+	}
+	fmt.Println("exit code", ex.Code)
+	// Output:
+	// under no-network
+	// exit code 0
+}
+
+// Replace the calling program with a sandboxed one, with no supervisor
+// left behind. (Not run here: the test process would become the
+// program.)
+func ExampleCommand_Exec() {
+	c := &sandbox.Command{Path: "sh", Args: []string{"sh", "-c", "echo hello from the cage"}}
+	if err := c.UseProfile("default"); err != nil {
+		fmt.Println(err)
+		return
+	}
+	err := c.Exec() // returns only when the program could not start
+	var se *sandbox.StartError
+	if errors.As(err, &se) {
+		fmt.Fprintln(os.Stderr, "not started:", se)
+		os.Exit(se.Code)
+	}
+}
