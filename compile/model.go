@@ -71,7 +71,8 @@ type model struct {
 	runCount, uncond int
 	// retOrigins lists, for each return value, the origins that may
 	// produce it.
-	retOrigins map[uint32][]Origin
+	// A policy has few return values: a short list beats a map.
+	retOrigins []retOrigins
 	// archModels keeps the models of the architectures met before, so
 	// that a model taken from the pool reuses their buffers.
 	archModels map[*arch.Arch]*archModel
@@ -99,7 +100,6 @@ func getModel() *model {
 	m, _ := models.Get().(*model)
 	if m == nil {
 		return &model{
-			retOrigins:      map[uint32][]Origin{},
 			conds:           []*cond{condAlways},
 			condIndex:       map[condKey]int32{},
 			condIndexSimple: make(map[uint64]int32, 64),
@@ -107,7 +107,9 @@ func getModel() *model {
 			archModels:      map[*arch.Arch]*archModel{},
 		}
 	}
+	// The lists went to the Results compiled before: drop, not reuse.
 	clear(m.retOrigins)
+	m.retOrigins = m.retOrigins[:0]
 	clear(m.conds[1:])
 	m.conds = m.conds[:1]
 	m.condMem.reset()
@@ -207,19 +209,49 @@ func (m *model) addRuleOrigin(ri int32, ret uint32) {
 	}
 	if m.ruleRet[ri] < 0 {
 		m.ruleRet[ri] = int64(ret)
-		m.retOrigins[ret] = append(m.retOrigins[ret], Origin{Kind: FromRule, Rule: m.p.Rules[ri]})
+		l := m.originList(ret)
+		*l = append(*l, Origin{Kind: FromRule, Rule: m.p.Rules[ri]})
 		return
 	}
 	m.addOrigin(ret, Origin{Kind: FromRule, Rule: m.p.Rules[ri]})
 }
 
 func (m *model) addOrigin(ret uint32, o Origin) {
-	for _, x := range m.retOrigins[ret] {
+	l := m.originList(ret)
+	for _, x := range *l {
 		if x == o {
 			return
 		}
 	}
-	m.retOrigins[ret] = append(m.retOrigins[ret], o)
+	*l = append(*l, o)
+}
+
+// retOrigins are the origins of one return value.
+type retOrigins struct {
+	ret  uint32
+	list []Origin
+}
+
+// originList returns the list of the origins of ret, valid until the
+// next call.
+func (m *model) originList(ret uint32) *[]Origin {
+	for i := range m.retOrigins {
+		if m.retOrigins[i].ret == ret {
+			return &m.retOrigins[i].list
+		}
+	}
+	m.retOrigins = append(m.retOrigins, retOrigins{ret: ret, list: make([]Origin, 0, 8)})
+	return &m.retOrigins[len(m.retOrigins)-1].list
+}
+
+// origins returns the origins of ret.
+func (m *model) origins(ret uint32) []Origin {
+	for i := range m.retOrigins {
+		if m.retOrigins[i].ret == ret {
+			return m.retOrigins[i].list
+		}
+	}
+	return nil
 }
 
 // acceptedArches returns the architectures the filter accepts: the

@@ -107,10 +107,10 @@ func (m *model) program(own *ownership) (bpf.Program, map[int][]Origin) {
 	for _, idx := range rets {
 		k := prog[idx].K
 		if own != nil && k == bpf.RetAllow {
-			origins[idx] = append([]Origin{{Kind: FromElsewhere}}, m.retOrigins[k]...)
+			origins[idx] = append([]Origin{{Kind: FromElsewhere}}, m.origins(k)...)
 			continue
 		}
-		origins[idx] = m.retOrigins[k]
+		origins[idx] = m.origins(k)
 	}
 	return prog, origins
 }
