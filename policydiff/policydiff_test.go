@@ -129,6 +129,11 @@ func TestCompareDifferent(t *testing.T) {
 			"arch x86_64 i386\ndefault errno(EPERM)\nallow read\n",
 			nil, // every i386 slot
 			[]string{fmt.Sprintf("arch i386: only B accepts it (A: kill_process (badarch)); B decides %d syscalls errno(EPERM), 1 syscall allow", len(i386.Syscalls())-1)}},
+		{"extra arch, arguments of one arch only",
+			"arch x86_64\ndefault errno(EPERM)\nallow mmap if prot == PROT_READ\n",
+			"arch x86_64 i386\ndefault errno(EPERM)\nonly arch x86_64 {\n    allow mmap if prot == PROT_READ\n}\n",
+			nil, // every i386 slot
+			[]string{fmt.Sprintf("arch i386: only B accepts it (A: kill_process (badarch)); B decides %d syscalls errno(EPERM)", len(i386.Syscalls()))}},
 		{"x32 numbers",
 			"arch x86_64\ndefault allow\nbadarch errno(EPERM)\n",
 			"arch x86_64\ndefault allow\n",

@@ -11,6 +11,16 @@
 // notify, trace, log, allow). A syscall allowed by any input is allowed,
 // under the OR of the conditions that allow it.
 //
+// Inputs may accept different architectures (recordings of runs on
+// different machines, or of mixed 64- and 32-bit programs). The union
+// accepts every arch some input accepts. An input decides an arch it
+// does not accept with its badarch action, normally kill_process and so
+// the strictest, so on an arch only some inputs accept the union decides
+// as those inputs do; rules of the others are confined to their own
+// arches with `only arch`. Where a badarch action is more permissive than
+// what an accepting input decides, the union would have to refuse an
+// arch it accepts, and Union refuses to merge.
+//
 // The inputs must state the same default, unknown and badarch actions: a
 // union has one of each. Two inputs that decide one input with actions
 // of the same kind but different values (errno(EACCES) and errno(EPERM))

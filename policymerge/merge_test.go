@@ -116,6 +116,14 @@ func TestUnion(t *testing.T) {
 			"arch x86_64\ndefault errno(EPERM)\nallow read\n",
 			"arch x86_64 i386\ndefault errno(EPERM)\nallow write\n",
 		}, []string{"arch x86_64 i386", "only arch x86_64 {", "allow read"}},
+		{"arguments of one arch only", []string{
+			"arch x86_64\ndefault errno(EPERM)\nallow mmap if prot == PROT_READ\n",
+			"arch x86_64 i386\ndefault errno(EPERM)\nonly arch i386 {\n    allow getppid\n}\n",
+		}, []string{"arch x86_64 i386", "only arch x86_64 {\n    allow mmap if prot == PROT_READ", "only arch i386 {\n    allow getppid"}},
+		{"an arch one input accepts decides as that input", []string{
+			"arch i386\ndefault errno(EPERM)\nallow mmap if arg0 == 0\nkill_process ptrace\n",
+			"arch x86_64\ndefault errno(EPERM)\nallow mmap if flags == 1\nkill_process ptrace\n",
+		}, []string{"arch i386 x86_64", "only arch i386 {", "only arch x86_64 {", "kill_process ptrace"}},
 		{"groups split where needed", []string{
 			"arch x86_64\ndefault errno(EPERM)\nerrno(EACCES) kill if sig == 9\nallow @signal\n",
 		}, []string{"allow kill if !(sig == 9)", "rt_sigaction", "errno(EACCES) kill if sig == 9"}},
@@ -166,6 +174,10 @@ func TestUnionConflicts(t *testing.T) {
 		{"errno against default", []string{
 			"arch x86_64\ndefault errno(EPERM)\nerrno(EACCES) openat\n", "arch x86_64\ndefault errno(EPERM)\n",
 		}, []string{"x86_64 openat", "in2.policy decides errno(EPERM) (its default action)"}},
+		{"badarch more permissive than the arch's other input", []string{
+			"arch x86_64\ndefault errno(EPERM)\nbadarch errno(EPERM)\nallow read\n",
+			"arch x86_64 i386\ndefault errno(EPERM)\nbadarch errno(EPERM)\nkill_process ptrace\n",
+		}, []string{"i386 ptrace", "in1.policy does not accept i386", "badarch action errno(EPERM)", "in2.policy decides there, kill_process (the rule at in2.policy:4:1)"}},
 		{"restrictions", []string{
 			"arch x86_64\ndefault errno(EPERM)\nonly caps CAP_SYS_ADMIN {\nkill_process mount if flags == 1\n}\nallow mount\n", "arch x86_64\ndefault errno(EPERM)\n",
 		}, []string{"restrictions differ"}},
@@ -202,6 +214,11 @@ func randomPolicy(r *rand.Rand) string {
 	for n := r.IntN(6); n > 0; n-- {
 		t := targets[r.IntN(len(targets))]
 		fmt.Fprintf(&b, "%s %s", actions[r.IntN(len(actions))], t)
+		if t == "ptrace" && arches == "x86_64" && r.IntN(2) == 0 {
+			// mmap's arguments differ on i386 (one pointer): a
+			// condition on them exists on x86_64 only.
+			fmt.Fprintf(&b, "\nallow mmap if prot %s %s", ops[r.IntN(len(ops))], consts[r.IntN(len(consts))])
+		}
 		if (t == "socket" || t == "prctl") && r.IntN(3) > 0 {
 			fmt.Fprintf(&b, " if arg0 %s %s", ops[r.IntN(len(ops))], consts[r.IntN(len(consts))])
 			if r.IntN(2) == 0 {

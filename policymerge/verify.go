@@ -105,9 +105,20 @@ func verifyInput(ps []*policy.Policy, merged *policy.Policy, s space.Slot, v [6]
 	if ret == gots[best].ret {
 		return nil
 	}
-	// The union decided something else: some input has a rule stricter
-	// than what another input falls back to, which the union's order of
-	// rules cannot express.
+	// The union decided something else. Either an input that does not
+	// accept the arch refuses it more permissively than another decides
+	// there (the union, accepting the arch, has no rule for "as if not
+	// accepted"), or some input has a rule stricter than what another
+	// input falls back to, which the union's order of rules cannot express.
+	if b := gots[best].d; b.Reason == "badarch" && s.Arch != nil {
+		for i, g := range gots {
+			if g.d.Reason != "badarch" {
+				return conflictf("%s: %s does not accept %s, and its badarch action %s is more permissive than what %s decides there, %s (%s); "+
+					"a union accepts the arch and cannot also refuse it: give the inputs the same arches, or a badarch action no rule is stricter than (kill_process)",
+					inputText(s, v, env), name(ps[best], best), s.Arch.Name, b.Action, name(ps[i], i), g.d.Action, what(g.d))
+			}
+		}
+	}
 	var why []string
 	for i, g := range gots {
 		why = append(why, fmt.Sprintf("%s decides %s (%s)", name(ps[i], i), g.d.Action, what(g.d)))

@@ -205,9 +205,12 @@ func otherNumber(a *arch.Arch, named []uint32) uint32 {
 
 // Rules returns the rules of p that take part in deciding slot s in
 // environment env, in order: those whose restrictions hold and one of
-// whose targets names the slot's number on its architecture.
+// whose targets names the slot's number on its architecture. A policy
+// that does not accept the slot's architecture decides it with its
+// bad-arch action, so none of its rules take part there, whatever their
+// restrictions say: a slot comes from the union of the policies' arches.
 func Rules(p *policy.Policy, s Slot, env policy.Env) []*policy.Rule {
-	if s.Arch == nil || s.Kind == Unaccepted {
+	if s.Arch == nil || s.Kind == Unaccepted || !accepts(p, s.Arch) {
 		return nil
 	}
 	var out []*policy.Rule
@@ -220,6 +223,14 @@ func Rules(p *policy.Policy, s Slot, env policy.Env) []*policy.Rule {
 		}
 	}
 	return out
+}
+
+// accepts reports whether p accepts architecture a. A policy whose
+// arches do not resolve accepts none: Slots reports its error, and no
+// rule of it is taken to decide anything.
+func accepts(p *policy.Policy, a *arch.Arch) bool {
+	as, err := p.AcceptedArches()
+	return err == nil && slices.Contains(as, a)
 }
 
 // Names reports whether a target of r names number nr on a.
@@ -254,20 +265,26 @@ func sortedUnique(v []uint64) []uint64 {
 // Index finds the rules of a policy that name a syscall number, without
 // walking every target of every rule for each slot.
 type Index struct {
-	p      *policy.Policy
-	byArch map[*arch.Arch]map[uint32][]*policy.Rule
+	p *policy.Policy
+	// accepted is p's architectures: on any other, p decides with its
+	// bad-arch action and no rule of it takes part.
+	accepted []*arch.Arch
+	byArch   map[*arch.Arch]map[uint32][]*policy.Rule
 }
 
 // NewIndex returns an index of p's rules; it is built lazily, one
-// architecture at a time.
+// architecture at a time. A policy whose arches do not resolve has no
+// rules in the index (Slots reports the error).
 func NewIndex(p *policy.Policy) *Index {
-	return &Index{p: p, byArch: map[*arch.Arch]map[uint32][]*policy.Rule{}}
+	accepted, _ := p.AcceptedArches()
+	return &Index{p: p, accepted: accepted, byArch: map[*arch.Arch]map[uint32][]*policy.Rule{}}
 }
 
 // Naming returns, in order, the rules that name the slot's number on its
-// architecture, whatever their only/except restrictions.
+// architecture, whatever their only/except restrictions; none when the
+// policy does not accept that architecture (see Rules).
 func (ix *Index) Naming(s Slot) []*policy.Rule {
-	if s.Arch == nil || s.Kind == Unaccepted {
+	if s.Arch == nil || s.Kind == Unaccepted || !slices.Contains(ix.accepted, s.Arch) {
 		return nil
 	}
 	m, ok := ix.byArch[s.Arch]

@@ -392,3 +392,76 @@ func TestRepresentativesMaskedRanges(t *testing.T) {
 		}
 	}
 }
+
+// TestRulesOnlyOnAcceptedArches: slots come from the union of the
+// policies' arches, and a policy decides an arch it does not accept with
+// its bad-arch action, so none of its rules take part there; rules that
+// do take part are exactly those Evaluate can pick. Conditions that name
+// arguments of one arch only (mmap's prot has no i386 counterpart) must
+// not reach Args on another.
+func TestRulesOnlyOnAcceptedArches(t *testing.T) {
+	tests := []struct {
+		name string
+		srcs []string
+	}{
+		{"argument of one arch only", []string{
+			"arch x86_64\ndefault errno(EPERM)\nallow mmap if prot == PROT_READ\n",
+			"arch x86_64 i386\ndefault errno(EPERM)\nonly arch i386 {\n    allow getppid\n}\n",
+		}},
+		{"disjoint arches", []string{
+			"arch i386\ndefault errno(EPERM)\nallow mmap if arg0 == 0\nallow getpid\n",
+			"arch x86_64\ndefault errno(EPERM)\nallow mmap if flags == 1\nerrno(EACCES) 1000\n",
+		}},
+		{"x32 beside x86_64", []string{
+			"arch x86_64\ndefault errno(EPERM)\nallow read write\nallow socket if family == AF_INET\n",
+			"arch x32\ndefault errno(EPERM)\nallow read\n",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var ps []*policy.Policy
+			for _, src := range tt.srcs {
+				ps = append(ps, parse(t, src))
+			}
+			slots, err := Slots(ps...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range ps {
+				accepted, err := p.AcceptedArches()
+				if err != nil {
+					t.Fatal(err)
+				}
+				ix := NewIndex(p)
+				for _, s := range slots {
+					rules, naming := Rules(p, s, policy.Env{}), ix.Naming(s)
+					if got := ix.Rules(s, policy.Env{}); !slices.Equal(got, rules) {
+						t.Fatalf("%s: index gives %d rules, Rules %d", s, len(got), len(rules))
+					}
+					if s.Arch != nil && !slices.Contains(accepted, s.Arch) && (len(rules) > 0 || len(naming) > 0) {
+						t.Fatalf("%s: %d rules (%d naming) of a policy that does not accept %s", s, len(rules), len(naming), s.Arch.Name)
+					}
+					var vecs [][6]uint64
+					if conds := Conditions(rules); len(conds) > 0 {
+						if vecs, _, err = Args(s.Arch, s.Name, conds, 0); err != nil {
+							t.Fatalf("%s: %v", s, err)
+						}
+					}
+					vecs = append(vecs, [6]uint64{})
+					for _, v := range vecs {
+						d, err := policy.Evaluate(p, s.Input(v), policy.Env{})
+						if err != nil {
+							t.Fatal(err)
+						}
+						if d.Rule != nil && !slices.Contains(rules, d.Rule) {
+							t.Errorf("%s %x: Evaluate picks the rule at %s, which Rules leaves out", s, v, d.Rule.Pos)
+						}
+						if (d.Reason == "badarch") != (s.Arch == nil || !slices.Contains(accepted, s.Arch)) {
+							t.Errorf("%s: Evaluate says %s", s, d.Reason)
+						}
+					}
+				}
+			}
+		})
+	}
+}
