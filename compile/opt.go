@@ -62,7 +62,8 @@ func optimise(g *graph, roots []nodeID) (*graph, []nodeID) {
 	}
 	for round := 0; round < 4; round++ {
 		o := newOptimiser(g, roots)
-		if !o.thread(roots) && round > 0 {
+		changed := o.thread(roots)
+		if !changed && round > 0 {
 			break
 		}
 		ng, remap := rebuild(g, roots)
@@ -76,6 +77,11 @@ func optimise(g *graph, roots []nodeID) (*graph, []nodeID) {
 		}
 		g.free()
 		g = ng
+		if !changed {
+			// The rebuilt graph is the same code without the nodes no
+			// root reaches: threading it again would find nothing.
+			break
+		}
 	}
 	return g, total
 }
