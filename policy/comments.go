@@ -4,9 +4,11 @@ import "strings"
 
 // attachComments gives the comments of a parsed file to its statements:
 //
-//   - the first comment block of the file, when a blank line (or the end
-//     of the file) follows it, is the policy's head comment (dropped for
-//     included files);
+//   - the comment blocks above the last blank line before the first
+//     statement are the policy's head comment, blank lines between them
+//     becoming empty lines of its text (dropped for included files); in
+//     a file without statements, the first block when a blank line (or
+//     the end of the file) follows it;
 //   - comment lines above a statement belong to it, blank lines between
 //     comment blocks becoming empty lines of the text;
 //   - a comment at the end of a statement's last line is its trailing
@@ -40,16 +42,41 @@ func (fp *fileParser) attachComments() {
 		line++
 	}
 	if _, ok := own[line]; ok && line < firstStmt {
+		// The head comment runs to the last blank line above the first
+		// statement: all the blocks there stand apart from it, and only
+		// the block touching the statement is the statement's own.
+		// Without a statement, the first block is the head comment when
+		// a blank line or the end of the file follows it.
+		end := firstStmt - 1
+		for end >= line && fp.lx.content[end] {
+			end--
+		}
+		if len(fp.stmts) == 0 {
+			end = line
+			for end < firstStmt && hasKey(own, end) {
+				end++
+			}
+			if end <= lastLine && fp.lx.content[end] {
+				end = line
+			}
+		}
+		// Blank lines between the head comment's blocks become one
+		// empty line of its text, as between the blocks above a rule.
 		var block []string
-		end := line
-		for ; end < firstStmt; end++ {
-			t, ok := own[end]
+		gap := false
+		for l := line; l < end; l++ {
+			t, ok := own[l]
 			if !ok {
-				break
+				gap = len(block) > 0
+				continue
+			}
+			if gap {
+				block = append(block, "")
+				gap = false
 			}
 			block = append(block, t)
 		}
-		if end > lastLine || !fp.lx.content[end] {
+		if len(block) > 0 {
 			if fp.top {
 				p.Comment = strings.Join(block, "\n")
 			}
