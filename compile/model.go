@@ -168,17 +168,20 @@ func newModel(p *policy.Policy, opts Options) (*model, error) {
 	}
 	m.addOrigin(m.badArch, Origin{Kind: FromBadArch})
 
-	byAudit := map[uint32]*group{}
 	m.ruleOn = ruleMasks(p.Rules, accepted, opts.Env, m.ruleOn[:0], &m.envCaps)
 	m.ids = targetIDs(p.Rules, m.ids[:0])
 	ids := m.ids
 	for ai, a := range accepted {
-		g := byAudit[a.AuditArch]
+		var g *group
+		for _, x := range m.groups { // a few
+			if x.audit == a.AuditArch {
+				g = x
+			}
+		}
 		if g == nil {
 			g = &group{audit: a.AuditArch, members: arch.ByAuditArch(a.AuditArch)}
 			g.models = make([]*archModel, len(g.members))
 			g.regions = regionsOf(g.members)
-			byAudit[a.AuditArch] = g
 			m.groups = append(m.groups, g)
 		}
 		am, err := m.resolveArch(a, uint64(1)<<ai, ids)
