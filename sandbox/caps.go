@@ -117,3 +117,14 @@ func ParseCapList(list string) (CapSet, error) {
 	}
 	return s, nil
 }
+
+// Permitted returns syscage's own permitted capability set: the most a
+// program it starts can hold (outside a new user namespace).
+func Permitted() (CapSet, error) {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return 0, err
+	}
+	return CapSet(uint64(data[1].Permitted)<<32 | uint64(data[0].Permitted)), nil
+}

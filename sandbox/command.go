@@ -43,6 +43,15 @@ type Command struct {
 	// Gate lets the program's own start through a profile that denies
 	// execve; see ExecGate. Nil when the filters allow execve.
 	Gate *ExecGate
+	// Supervise, when set, serves the notifications of the filters
+	// (their notify rules): the first filter is installed with a
+	// notification listener, which the init stage hands over before the
+	// program starts; Start calls Supervise with it and lets the program
+	// start only once Supervise has returned nil (the supervisor then
+	// owns the descriptor). If the supervisor goes, the kernel answers
+	// ENOSYS to every notified syscall: it fails closed. Not with Gate
+	// (a filter chain has one listener): see UseSupervisedPolicy.
+	Supervise func(listener int) error
 
 	// Caps are the capabilities the program keeps (bounding, permitted,
 	// effective and inheritable sets; the ambient set is emptied). The
@@ -78,6 +87,8 @@ type Command struct {
 	// failStage makes the init stage fail on purpose at a named point
 	// (tests of the all-or-nothing start).
 	failStage string
+
+	finish func() // stops the supervisor of UseSupervisedPolicy
 
 	pid       int
 	kmsg      *kmsgReader
@@ -173,6 +184,24 @@ func (c *Command) config() (*initstage.Config, error) {
 	if err := seccomp.ProbeFlags(c.Flags); err != nil {
 		return nil, &StartError{Code: ExitInternal, Msg: err.Error()}
 	}
+	var listenerFlags seccomp.Flags
+	if c.Supervise != nil {
+		if c.Gate != nil {
+			return nil, startErr("a supervised command cannot have an exec gate too: a filter chain has one listener (use UseSupervisedPolicy)")
+		}
+		if len(c.Filters) != 1 {
+			return nil, startErr("the profile compiles to %d filters, and a supervised program needs exactly one (the one with the listener): make the profile smaller", len(c.Filters))
+		}
+		if err := seccomp.ProbeFlags(c.Flags | seccomp.FlagNewListener); err != nil {
+			return nil, &StartError{Code: ExitInternal, Msg: "supervision needs a notification listener: " + err.Error()}
+		}
+		// Go programs are preempted by signals every few milliseconds; a
+		// killable wait keeps such a signal from interrupting a notified
+		// syscall once the supervisor has it (Linux 5.19).
+		if seccomp.ProbeFlags(c.Flags|seccomp.FlagNewListener|seccomp.FlagWaitKillableRecv) == nil {
+			listenerFlags = seccomp.FlagWaitKillableRecv
+		}
+	}
 	if c.Gate != nil {
 		if err := seccomp.ProbeFlags(c.Flags | seccomp.FlagNewListener); err != nil {
 			return nil, &StartError{Code: ExitInternal, Msg: "the exec gate needs a notification listener: " + err.Error()}
@@ -188,6 +217,9 @@ func (c *Command) config() (*initstage.Config, error) {
 		Caps:       uint64(c.Caps),
 		LoopbackUp: c.NewNetwork,
 		FailAt:     c.failStage,
+
+		Listener:      c.Supervise != nil,
+		ListenerFlags: uint32(listenerFlags),
 	}
 	a := arch.Native()
 	if a == nil {
@@ -240,6 +272,7 @@ func (c *Command) Start() error {
 	}
 	cfg, err := c.config()
 	if err != nil {
+		c.Finish()
 		return err
 	}
 	// The child's descriptors: 0-2, kept ones under their numbers, then
@@ -313,6 +346,7 @@ func (c *Command) Start() error {
 	}
 	pid, err := syscall.ForkExec(initPath, []string{"syscage-init"}, &syscall.ProcAttr{Env: env, Files: fds, Sys: sys})
 	if err != nil {
+		c.Finish()
 		cfgW.Close()
 		unix.Close(statusParent)
 		msg := fmt.Sprintf("start the init stage %s: %v", initPath, err)
@@ -336,7 +370,7 @@ func (c *Command) Start() error {
 	if c.ForwardSignals {
 		c.forwardSignals()
 	}
-	if err := c.readStatus(statusParent); err != nil {
+	if err := c.readStatus(statusParent, cfg.Path); err != nil {
 		c.reap()
 		return err
 	}
@@ -355,7 +389,7 @@ func orStd(f, std *os.File) *os.File {
 }
 
 // readStatus follows the init stage until execve closes the socket.
-func (c *Command) readStatus(fd int) error {
+func (c *Command) readStatus(fd int, path string) error {
 	defer unix.Close(fd)
 	buf := make([]byte, 64<<10)
 	oob := make([]byte, unix.CmsgSpace(4*4))
@@ -375,13 +409,32 @@ func (c *Command) readStatus(fd int) error {
 			return startErr("the init stage sent a malformed status: %v", err)
 		}
 		if !m.Listener {
-			return &StartError{Code: m.Code, Msg: m.Msg, Errno: unix.Errno(m.Errno)}
+			se := &StartError{Code: m.Code, Msg: m.Msg, Errno: unix.Errno(m.Errno)}
+			if m.Msg == "execve" {
+				// The stage's execve of the program failed: name the
+				// program, and say why when the errno would mislead.
+				se.Msg = c.Path
+				se.Why = ExecWhy(path, se.Errno)
+			}
+			return se
 		}
 		lfd, err := receivedFD(oob[:oobn])
 		if err != nil {
-			return startErr("receive the exec gate's listener: %v", err)
+			return startErr("receive the notification listener: %v", err)
 		}
-		c.gate = startGate(lfd, c.pid, c.Gate)
+		if c.Supervise == nil {
+			c.gate = startGate(lfd, c.pid, c.Gate)
+			continue
+		}
+		if err := c.Supervise(lfd); err != nil {
+			// The stage waits for the acknowledgement, which never
+			// comes: closing the socket (deferred) ends it.
+			unix.Kill(c.pid, unix.SIGKILL)
+			return startErr("start the supervisor: %v", err)
+		}
+		if _, err := unix.Write(fd, []byte{initstage.ListenerAck}); err != nil {
+			return startErr("acknowledge the notification listener: %v", err)
+		}
 	}
 }
 
@@ -412,6 +465,7 @@ func (c *Command) reap() {
 	if c.gate != nil {
 		c.gate.stop()
 	}
+	c.Finish()
 	c.waited = true
 }
 
@@ -459,6 +513,7 @@ func (c *Command) Wait() (*Exit, error) {
 	if c.gate != nil {
 		c.gate.stop()
 	}
+	c.Finish()
 	switch {
 	case ws.Exited():
 		ex.Code = ws.ExitStatus()

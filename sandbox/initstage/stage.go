@@ -53,6 +53,10 @@ var (
 	failErrno   atomic.Int32
 	failWhat    atomic.Int32 // 0: execve failed; 1: the gate; 2 + i: filter i
 	listenerOut atomic.Bool
+	// acked is set by the reporting thread once the parent has
+	// acknowledged the listener (Config.Listener): its supervisor
+	// serves it, and the filtered thread may execute the program.
+	acked atomic.Bool
 )
 
 type stage struct {
@@ -145,8 +149,8 @@ type Direct struct {
 // execve resets caught signals to their default action, which ignores
 // the runtime's preemption signal.
 func Exec(cfg *Config, d Direct) *Status {
-	if cfg.Gate != nil {
-		return fail(ExitInternal, 0, "an exec gate needs a supervising parent")
+	if cfg.Gate != nil || cfg.Listener {
+		return fail(ExitInternal, 0, "a notification listener needs a supervising parent")
 	}
 	s := &stage{cfg: cfg, statusFD: -1, direct: &d}
 	st := s.exec()
@@ -201,6 +205,7 @@ func (s *stage) exec() *Status {
 	// the hardening; it acts only once a filter is on.
 	s.rep = newReporter(s.statusFD, len(c.Filters))
 	s.rep.direct, s.rep.path = s.direct != nil, c.Path
+	s.rep.waitAck = c.Listener
 	go s.rep.loop()
 	if c.FailAt == "config" {
 		return fail(ExitInternal, 0, "init stage: failing on purpose after reading the settings")
@@ -312,6 +317,22 @@ func (s *stage) exec() *Status {
 		initState.Store(stateListener)
 	}
 	for i, p := range progs {
+		if i == 0 && c.Listener {
+			// The filter whose rules notify gets the listener: the kernel
+			// sends USER_NOTIF to the listener of the filter that returned
+			// it, and answers ENOSYS when that filter has none
+			// (kernel/seccomp.c: seccomp_do_user_notification).
+			fd, _, e := syscall.RawSyscall(nrSeccomp, seccompSetModeFilt, flags|seccompFlagListener|uintptr(c.ListenerFlags), uintptr(unsafe.Pointer(p)))
+			if e != 0 {
+				failWhat.Store(2)
+				failErrno.Store(int32(e))
+				initState.Store(stateFailed)
+				hang()
+			}
+			listenerFD.Store(int32(fd))
+			initState.Store(stateListener)
+			continue
+		}
 		_, _, e := syscall.RawSyscall(nrSeccomp, seccompSetModeFilt, flags, uintptr(unsafe.Pointer(p)))
 		if e != 0 {
 			failWhat.Store(int32(i) + 2)
@@ -319,6 +340,14 @@ func (s *stage) exec() *Status {
 			initState.Store(stateFailed)
 			hang()
 		}
+	}
+	if c.Listener {
+		// Spin, without a system call, until the parent serves the
+		// listener: the reporting thread sets acked, or ends the process
+		// when the parent is gone. Executing before that could lose the
+		// listener (execve closes it, and the program's notified
+		// syscalls would fail with ENOSYS).
+		waitAcked()
 	}
 	_, _, e := syscall.RawSyscall(syscall.SYS_EXECVE, uintptr(unsafe.Pointer(path)),
 		uintptr(unsafe.Pointer(&argv[0])), uintptr(unsafe.Pointer(&envv[0])))
@@ -620,6 +649,15 @@ func sortInts(a []int) {
 	}
 }
 
+// waitAcked spins until the reporting thread has the parent's
+// acknowledgement of the listener (or ends the process).
+//
+//go:nosplit
+func waitAcked() {
+	for !acked.Load() {
+	}
+}
+
 // reporter is the unfiltered thread that speaks for the filtered one
 // once its filters are on: it hands the gate's listener to the parent
 // and reports a failed install or execve, then ends the process.
@@ -631,6 +669,7 @@ type reporter struct {
 	started     chan struct{} // closed once the thread runs
 	armed       chan struct{} // closed just before the filters go on
 	listenerMsg []byte
+	waitAck     bool // Config.Listener: wait for the parent's acknowledgement
 }
 
 func newReporter(statusFD, filters int) *reporter {
@@ -658,6 +697,9 @@ func (r *reporter) loop() {
 			if !listenerOut.Load() {
 				r.sendListener(int(listenerFD.Load()))
 				listenerOut.Store(true)
+				if r.waitAck {
+					r.receiveAck()
+				}
 			}
 		case stateFailed:
 			r.reportFailure()
@@ -673,6 +715,25 @@ func (r *reporter) loop() {
 // the filtered thread stop for the collector.
 func (r *reporter) sendListener(fd int) {
 	syscall.Sendmsg(r.statusFD, r.listenerMsg, syscall.UnixRights(fd), nil, 0)
+}
+
+// receiveAck waits for the parent's one-byte acknowledgement that a
+// supervisor serves the listener. Anything else (the parent gone, the
+// socket closed) ends the process before the program starts: no program
+// runs with a listener nobody serves.
+func (r *reporter) receiveAck() {
+	var b [1]byte
+	for {
+		n, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(r.statusFD), uintptr(unsafe.Pointer(&b[0])), 1)
+		if e == syscall.EINTR {
+			continue
+		}
+		if e != 0 || n != 1 || b[0] != ackByte {
+			syscall.RawSyscall(syscall.SYS_EXIT_GROUP, ExitInternal, 0, 0)
+		}
+		acked.Store(true)
+		return
+	}
 }
 
 // reportFailure tells the parent what failed under the filters and ends

@@ -34,17 +34,25 @@ const (
 
 // Config is what the parent sends to the stage.
 type Config struct {
-	Path       string   // program to execute, as given to execve
-	Argv       []string // its arguments, argv[0] included
-	Env        []string // its whole environment
-	Dir        string   // working directory, "" to keep
-	Filters    [][]byte // encoded sock_filter arrays, installed first to last
-	Gate       []byte   // exec gate filter, installed first with a listener; nil for none
-	Flags      uint32   // SECCOMP_FILTER_FLAG_* for every filter
-	Caps       uint64   // capabilities the program keeps, one bit per number
-	KeepCaps   bool     // leave capabilities alone
-	KeepFDs    []int    // descriptors besides 0, 1, 2 that stay open
-	LoopbackUp bool     // bring up lo (new network namespace)
+	Path    string   // program to execute, as given to execve
+	Argv    []string // its arguments, argv[0] included
+	Env     []string // its whole environment
+	Dir     string   // working directory, "" to keep
+	Filters [][]byte // encoded sock_filter arrays, installed first to last
+	Gate    []byte   // exec gate filter, installed first with a listener; nil for none
+	// Listener installs the first of Filters with a notification
+	// listener (SECCOMP_FILTER_FLAG_NEW_LISTENER plus ListenerFlags),
+	// hands it to the parent and waits for the parent's acknowledgement
+	// before execve, so that no notified syscall of the program runs
+	// before a supervisor serves the listener. Not with Gate: a filter
+	// chain has one listener at most.
+	Listener      bool
+	ListenerFlags uint32
+	Flags         uint32 // SECCOMP_FILTER_FLAG_* for every filter
+	Caps          uint64 // capabilities the program keeps, one bit per number
+	KeepCaps      bool   // leave capabilities alone
+	KeepFDs       []int  // descriptors besides 0, 1, 2 that stay open
+	LoopbackUp    bool   // bring up lo (new network namespace)
 	// System call numbers on this machine that the syscall package does
 	// not have for every architecture; the parent takes them from the
 	// arch tables.
@@ -54,12 +62,18 @@ type Config struct {
 	FailAt string
 }
 
+// ListenerAck is the byte the parent writes on the status socket once a
+// supervisor serves the listener of Config.Listener.
+const ListenerAck = 'A'
+
+const ackByte = ListenerAck
+
 // Status is a message of the stage; every one but a listener hand-off
 // ends it.
 type Status struct {
 	Code     int    // ExitInternal, ExitCannotExecute or ExitNotFound; 0 for a hand-off
 	Errno    int    // errno of the failed system call, 0 if none
-	Listener bool   // the message carries the gate's listener fd (SCM_RIGHTS)
+	Listener bool   // the message carries the listener fd (SCM_RIGHTS)
 	Msg      string // what failed
 }
 
@@ -161,6 +175,8 @@ func (c *Config) Encode() []byte {
 	e.flag(c.Gate != nil)
 	e.bytes(c.Gate)
 	e.u64(uint64(c.Flags))
+	e.flag(c.Listener)
+	e.u64(uint64(c.ListenerFlags))
 	e.u64(c.Caps)
 	e.flag(c.KeepCaps)
 	e.u64(uint64(len(c.KeepFDs)))
@@ -201,6 +217,15 @@ func DecodeConfig(b []byte) (*Config, error) {
 		d.err = errors.New("filter flags beyond 32 bits")
 	}
 	c.Flags = uint32(flags)
+	c.Listener = d.flag()
+	lflags := d.u64()
+	if lflags > 0xffffffff && d.err == nil {
+		d.err = errors.New("listener flags beyond 32 bits")
+	}
+	c.ListenerFlags = uint32(lflags)
+	if c.Listener && (c.Gate != nil || len(c.Filters) == 0) && d.err == nil {
+		d.err = errors.New("a listener needs a filter and no exec gate")
+	}
 	c.Caps = d.u64()
 	c.KeepCaps = d.flag()
 	n = d.count()

@@ -11,6 +11,7 @@ func TestConfigRoundTrip(t *testing.T) {
 		{Path: "/bin/sh", Argv: []string{"sh", "-c", "echo 'a b'"}, Env: []string{"A=1", ""}, Dir: "/tmp",
 			Filters: [][]byte{make([]byte, 16), {1, 2, 3, 4, 5, 6, 7, 8}}, Gate: []byte{}, Flags: 6, Caps: 1<<40 | 5,
 			KeepCaps: true, KeepFDs: []int{7, 3}, LoopbackUp: true, NrSeccomp: 317, NrCloseRange: 436, FailAt: "hardened"},
+		{Path: "/bin/cat", Filters: [][]byte{make([]byte, 8)}, Listener: true, ListenerFlags: 32},
 	}
 	for _, c := range cases {
 		got, err := DecodeConfig(c.Encode())
@@ -26,10 +27,12 @@ func TestConfigRoundTrip(t *testing.T) {
 func TestDecodeConfigRefuses(t *testing.T) {
 	good := (&Config{Path: "/bin/true", Argv: []string{"true"}}).Encode()
 	for name, b := range map[string][]byte{
-		"empty":     nil,
-		"truncated": good[:len(good)-3],
-		"trailing":  append(append([]byte{}, good...), 0),
-		"status":    (&Status{Code: 1}).Encode(),
+		"empty":                     nil,
+		"truncated":                 good[:len(good)-3],
+		"trailing":                  append(append([]byte{}, good...), 0),
+		"status":                    (&Status{Code: 1}).Encode(),
+		"listener without a filter": (&Config{Path: "/bin/true", Listener: true}).Encode(),
+		"listener and gate":         (&Config{Path: "/bin/true", Filters: [][]byte{make([]byte, 8)}, Gate: make([]byte, 8), Listener: true}).Encode(),
 	} {
 		if _, err := DecodeConfig(b); err == nil {
 			t.Errorf("%s: accepted", name)
