@@ -6,11 +6,13 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
 	"github.com/syscage/syscage/bpf"
+	"github.com/syscage/syscage/notify"
 	"github.com/syscage/syscage/policy"
 	"github.com/syscage/syscage/policy/profiles"
 	"github.com/syscage/syscage/record"
@@ -40,6 +42,8 @@ type runOptions struct {
 	logFilter bool
 	dir       string
 	exec      bool
+	alerts    string
+	kill      bool
 }
 
 func newRunCmd() *cobra.Command {
@@ -63,13 +67,20 @@ With --exec, syscage hardens its own process and executes the program in
 place of itself: the start is faster (one program start instead of two),
 but nothing stays to explain a kill by the filter; see docs/run.md.
 
+A profile with a files block or notify rules is served by a supervisor
+in syscage (the file broker opens the allowed files for the program).
+--alerts FILE ("-" for stderr) writes every syscall the profile refuses
+as a JSON line, naming the rule; --kill-on-violation kills the whole
+sandbox at the first refusal. See docs/supervisor.md.
+
 Exit status: the program's own, or 128+N when it dies of signal N; 125
 when syscage fails before the program starts, 126 when the program
 cannot be executed, 127 when it does not exist. See docs/run.md.`,
 		Example: `  syscage run -- sh -c 'echo hello from the cage'
   syscage run --profile no-network -- curl https://example.com
   syscage run --profile ./app.policy --net=none --clean-env -- ./app
-  syscage run --complain -- make   # log what the profile would deny`,
+  syscage run --complain -- make   # log what the profile would deny
+  syscage run --alerts - --kill-on-violation -- ./untrusted`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageErr(errors.New("run: no command given: write it after --, e.g. syscage run -- sh -c 'echo hi'"))
@@ -93,6 +104,8 @@ cannot be executed, 127 when it does not exist. See docs/run.md.`,
 	f.StringSliceVar(&o.arches, "arch", nil, "also accept these architectures' entry points (e.g. i386, x32)")
 	f.BoolVar(&o.logFilter, "log", false, "have the kernel log every action but allow (SECCOMP_FILTER_FLAG_LOG)")
 	f.StringVar(&o.dir, "dir", "", "working directory of the program")
+	f.StringVar(&o.alerts, "alerts", "", `write every refused syscall as a JSON line to this file ("-": stderr); the supervisor answers it as the profile would`)
+	f.BoolVar(&o.kill, "kill-on-violation", false, "kill the whole sandbox at the first refused syscall")
 	f.BoolVar(&o.exec, "exec", false, "execute the program in place of syscage, with no supervisor: a faster start, but no explanation of a kill by the filter and no --userns, --complain or profile that denies execve")
 	return cmd
 }
@@ -132,7 +145,8 @@ func runRun(o *runOptions, args []string, stderr io.Writer) error {
 	// An embedded profile used as it is takes the form compiled when
 	// syscage was built (sandbox.Command.UseProfile): it is parsed only
 	// if a kill needs explaining.
-	embedded := !isProfileFile(o.profile) && len(o.arches) == 0 && !o.complain
+	supervisedOpt := o.alerts != "" || o.kill
+	embedded := !isProfileFile(o.profile) && len(o.arches) == 0 && !o.complain && !supervisedOpt
 	var p *policy.Policy
 	var err error
 	what := fmt.Sprintf("the %s profile", o.profile)
@@ -152,9 +166,24 @@ func runRun(o *runOptions, args []string, stderr io.Writer) error {
 	if o.exec && o.complain {
 		return usageErr(errors.New("--complain reports after the program ends, and with --exec syscage does not stay: drop --exec, or use --log to have the kernel log the profile's actions"))
 	}
+	if o.complain && supervisedOpt {
+		return usageErr(errors.New("--complain refuses nothing, so --alerts and --kill-on-violation would never act: drop one or the other"))
+	}
+	if o.exec && supervisedOpt {
+		return usageErr(errors.New("--alerts and --kill-on-violation need syscage to stay as the supervisor: drop --exec"))
+	}
 	enforced := p
 	if o.complain {
 		enforced = sandbox.Complain(p)
+	}
+	supervised := supervisedOpt || sandbox.NeedsSupervisor(enforced)
+	if o.exec && supervised {
+		return usageErr(fmt.Errorf("%s notifies syscalls (a files block or notify rules), which needs syscage to stay as the supervisor: drop --exec", what))
+	}
+	for _, kv := range o.env {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			return usageErr(fmt.Errorf("--env %q: want KEY=VALUE, e.g. --env %s=1", kv, strings.TrimPrefix(kv, "=")))
+		}
 	}
 	c := &sandbox.Command{
 		Path:           args[0],
@@ -175,6 +204,11 @@ func runRun(o *runOptions, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if !o.userns {
+		if err := capsHeld(o.capAdd); err != nil {
+			return err
+		}
+	}
 	c.Caps, c.NoCaps = caps, caps == 0
 	c.Env = programEnv(o.cleanEnv, o.env)
 	if embedded {
@@ -185,8 +219,34 @@ func runRun(o *runOptions, args []string, stderr io.Writer) error {
 			}
 			return usageErr(err) // an unknown name
 		}
-	} else if err := c.UsePolicy(enforced); err != nil {
-		return startFailure(err)
+	} else if !supervised {
+		if err := c.UsePolicy(enforced); err != nil {
+			return startFailure(err)
+		}
+	}
+	var killedBy atomic.Pointer[string]
+	if supervised {
+		so := sandbox.SupervisorOptions{
+			KillOnViolation: o.kill,
+			OnKill: func(r *notify.Request) {
+				s := fmt.Sprintf("syscall %d (%s) on %s", r.Data.Nr, r.Syscall, archName(r))
+				killedBy.CompareAndSwap(nil, &s)
+			},
+			Logf: func(format string, args ...any) {
+				fmt.Fprintf(stderr, "syscage: supervisor: "+format+"\n", args...)
+			},
+		}
+		if o.alerts != "" {
+			a, err := notify.OpenAlerts(o.alerts, notify.AlertLimit{})
+			if err != nil {
+				return &exitError{exitInternal, fmt.Errorf("--alerts %s: %w", o.alerts, err)}
+			}
+			defer a.Close()
+			so.Alerts = a
+		}
+		if err := c.UseSupervisedPolicy(enforced, so); err != nil {
+			return startFailure(err)
+		}
 	}
 	if o.specAllow {
 		c.Flags |= seccomp.FlagSpecAllow
@@ -223,7 +283,13 @@ func runRun(o *runOptions, args []string, stderr io.Writer) error {
 	if err != nil {
 		return &exitError{exitInternal, err}
 	}
-	if ex.Seccomp {
+	if k := killedBy.Load(); k != nil && ex.Signal == unix.SIGKILL {
+		why := "a kill action of " + what
+		if o.kill {
+			why = "--kill-on-violation"
+		}
+		fmt.Fprintf(stderr, "syscage: the supervisor killed the sandbox: %s refused by %s (%s)\n", *k, what, why)
+	} else if ex.Seccomp {
 		if p == nil {
 			p, _ = profiles.Get(o.profile)
 		}
@@ -274,6 +340,41 @@ func capSet(add, drop []string) (sandbox.CapSet, error) {
 		caps = sandbox.AllCaps
 	}
 	return (caps | adds) &^ drops, nil
+}
+
+// capsHeld refuses capabilities named in --cap-add that syscage itself
+// does not hold: a process cannot give its child a capability outside its
+// own permitted set, and the program would silently go without it.
+func capsHeld(add []string) error {
+	var named sandbox.CapSet
+	for _, list := range add {
+		for _, name := range strings.Split(list, ",") {
+			if strings.EqualFold(strings.TrimSpace(name), "all") {
+				continue
+			}
+			if one, err := sandbox.ParseCapList(name); err == nil {
+				named |= one
+			}
+		}
+	}
+	if named == 0 {
+		return nil
+	}
+	have, err := sandbox.Permitted()
+	if err != nil {
+		return nil // the init stage applies what it can
+	}
+	if missing := named &^ have; missing != 0 {
+		return &exitError{exitInternal, fmt.Errorf("--cap-add %s: syscage does not hold it (its permitted set lacks it), so the program cannot get it: run syscage as root, or with --userns to be root in a new user namespace", missing)}
+	}
+	return nil
+}
+
+func archName(r *notify.Request) string {
+	if r.Arch != nil {
+		return r.Arch.Name
+	}
+	return fmt.Sprintf("audit arch %#x", r.Data.Arch)
 }
 
 // programEnv builds the program's environment.
