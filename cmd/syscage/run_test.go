@@ -36,6 +36,7 @@ func TestRunCommand(t *testing.T) {
 	oci := write("oci.json", `{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 7}]}`, 0o644)
 	kill := write("kill.policy", "default allow\nkill_process getppid\n", 0o644)
 	notExec := write("script", "#!/bin/sh\n", 0o644)
+	noShebang := write("n.sh", "echo x\n", 0o755)
 	cases := []struct {
 		name    string
 		args    []string
@@ -59,6 +60,11 @@ func TestRunCommand(t *testing.T) {
 		{"bad --net", []string{"run", "--net", "bridge", "--", "true"}, exitUsage, "--net"},
 		{"unknown arch", []string{"run", "--arch", "vax", "--", "true"}, exitUsage, "--arch"},
 		{"fd not open", []string{"run", "--keep-fd", "987", "--", "true"}, exitInternal, "987"},
+		{"--env without =", []string{"run", "--env", "BAD", "--", "env"}, exitUsage, "want KEY=VALUE"},
+		{"--env without a name", []string{"run", "--env", "=x", "--", "env"}, exitUsage, "want KEY=VALUE"},
+		{"neither script nor binary", []string{"run", "--", noShebang}, exitCannot, noShebang + ": exec format error: no #! line and not an ELF binary"},
+		{"alerts with complain", []string{"run", "--complain", "--alerts", "-", "--", "true"}, exitUsage, "--complain"},
+		{"alerts with exec", []string{"run", "--exec", "--kill-on-violation", "--", "true"}, exitUsage, "--exec"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
