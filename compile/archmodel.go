@@ -32,14 +32,6 @@ type archModel struct {
 // chainLinks locates a chain in the arena.
 type chainLinks struct{ first, last int32 }
 
-// links returns where the chain of nr is.
-func (am *archModel) links(nr uint32) chainLinks {
-	if i := am.tab.index(nr); i >= 0 {
-		return am.chains[i]
-	}
-	return am.extra[nr]
-}
-
 // chain appends the rule chain of nr to buf and reports whether nr is in
 // the table.
 func (am *archModel) chain(nr uint32, buf []entry) ([]entry, bool) {
