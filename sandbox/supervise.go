@@ -32,14 +32,15 @@ type SupervisorOptions struct {
 	Logf func(format string, args ...any)
 }
 
-// NeedsSupervisor reports whether p has rules that notify (a files block
-// served by the file broker, or notify rules of its own): such a policy
-// needs a supervisor, or its notified syscalls fail with ENOSYS.
+// NeedsSupervisor reports whether p has rules that notify (for the file
+// broker of its files block, or of their own): such a policy needs a
+// supervisor, or its notified syscalls fail with ENOSYS. (A files block
+// alone, as Complain leaves it, notifies nothing.)
 func NeedsSupervisor(p *policy.Policy) bool {
 	if p == nil {
 		return false
 	}
-	if p.Files != nil || p.Default.Kind == policy.Notify || p.Unknown.Kind == policy.Notify || p.BadArch.Kind == policy.Notify {
+	if p.Default.Kind == policy.Notify || p.Unknown.Kind == policy.Notify || p.BadArch.Kind == policy.Notify {
 		return true
 	}
 	for _, r := range p.Rules {

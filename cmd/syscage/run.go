@@ -104,7 +104,7 @@ cannot be executed, 127 when it does not exist. See docs/run.md.`,
 	f.StringSliceVar(&o.arches, "arch", nil, "also accept these architectures' entry points (e.g. i386, x32)")
 	f.BoolVar(&o.logFilter, "log", false, "have the kernel log every action but allow (SECCOMP_FILTER_FLAG_LOG)")
 	f.StringVar(&o.dir, "dir", "", "working directory of the program")
-	f.StringVar(&o.alerts, "alerts", "", `write every refused syscall as a JSON line to this file ("-": stderr); the supervisor answers it as the profile would`)
+	f.StringVar(&o.alerts, "alerts", "", "write every refused syscall as a JSON line to the file `DEST` (\"-\": stderr); the supervisor answers it as the profile would")
 	f.BoolVar(&o.kill, "kill-on-violation", false, "kill the whole sandbox at the first refused syscall")
 	f.BoolVar(&o.exec, "exec", false, "execute the program in place of syscage, with no supervisor: a faster start, but no explanation of a kill by the filter and no --userns, --complain or profile that denies execve")
 	return cmd
