@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/syscage/syscage/notify"
+	"github.com/syscage/syscage/policy"
 	"github.com/syscage/syscage/policy/profiles"
 	"github.com/syscage/syscage/sandbox"
 )
@@ -84,4 +86,38 @@ func ExampleCommand_Exec() {
 		fmt.Fprintln(os.Stderr, "not started:", se)
 		os.Exit(se.Code)
 	}
+}
+
+// Run a program under a policy file with a files block, its opens served
+// by the file broker in this process, with alerts on stderr and the
+// sandbox killed at the first refusal. (Not run here: it needs the
+// policy file.)
+func ExampleCommand_UseSupervisedPolicy() {
+	p, err := policy.ParseFile("app.policy", policy.ParseOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	alerts, err := notify.OpenAlerts("-", notify.AlertLimit{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer alerts.Close()
+	c := &sandbox.Command{Path: "./app"}
+	err = c.UseSupervisedPolicy(p, sandbox.SupervisorOptions{
+		Alerts:          alerts,
+		KillOnViolation: true,
+		OnKill:          func(r *notify.Request) { fmt.Fprintln(os.Stderr, "killed at", r.Syscall) },
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ex, err := c.Run() // the supervisor stops once the program has ended
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("exit code", ex.Code)
 }

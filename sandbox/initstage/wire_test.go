@@ -69,6 +69,7 @@ func TestParseFDs(t *testing.T) {
 func FuzzDecodeConfig(f *testing.F) {
 	f.Add((&Config{Path: "/bin/true", Argv: []string{"true"}, Filters: [][]byte{make([]byte, 8)}}).Encode())
 	f.Add([]byte{})
+	f.Add((&Config{Path: "/bin/cat", Filters: [][]byte{make([]byte, 8)}, Listener: true, ListenerFlags: 32}).Encode())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := DecodeConfig(b)
 		if err != nil {
