@@ -284,11 +284,11 @@ func runRun(o *runOptions, args []string, stderr io.Writer) error {
 		return &exitError{exitInternal, err}
 	}
 	if k := killedBy.Load(); k != nil && ex.Signal == unix.SIGKILL {
-		why := "a kill action of " + what
 		if o.kill {
-			why = "--kill-on-violation"
+			fmt.Fprintf(stderr, "syscage: the supervisor killed the sandbox: %s refused by %s (--kill-on-violation)\n", *k, what)
+		} else {
+			fmt.Fprintf(stderr, "syscage: the supervisor killed the sandbox: %s, which %s answers with a kill action\n", *k, what)
 		}
-		fmt.Fprintf(stderr, "syscage: the supervisor killed the sandbox: %s refused by %s (%s)\n", *k, what, why)
 	} else if ex.Seccomp {
 		if p == nil {
 			p, _ = profiles.Get(o.profile)
