@@ -174,4 +174,19 @@ func TestRunAlerts(t *testing.T) {
 			}
 		}
 	})
+	t.Run("kill action with alerts", func(t *testing.T) {
+		kill := filepath.Join(t.TempDir(), "kill.policy")
+		if err := os.WriteFile(kill, []byte("default allow\nkill_process getppid\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errOut := runCLIProcess(t, "run", "--alerts", "-", "--profile", kill, "--", "sh", "-c", "echo $PPID")
+		if code != 128+int(syscall.SIGKILL) {
+			t.Fatalf("exit %d, want %d; stdout %q stderr %q", code, 128+int(syscall.SIGKILL), out, errOut)
+		}
+		for _, want := range []string{`"action":"kill_process"`, "kill.policy:2:1", "(getppid)", "kill action"} {
+			if !strings.Contains(errOut, want) {
+				t.Errorf("stderr %q, want it to mention %q", errOut, want)
+			}
+		}
+	})
 }
