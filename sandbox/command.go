@@ -497,6 +497,9 @@ func (c *Command) Wait() (*Exit, error) {
 		break
 	}
 	c.stopForwarding()
+	// The supervisor stops before the reaping too: until then its kills
+	// (KillAll) cannot reach a process that took the program's pid.
+	c.Finish()
 	var ws unix.WaitStatus
 	for {
 		_, err := unix.Wait4(c.pid, &ws, 0, nil)
@@ -513,7 +516,6 @@ func (c *Command) Wait() (*Exit, error) {
 	if c.gate != nil {
 		c.gate.stop()
 	}
-	c.Finish()
 	switch {
 	case ws.Exited():
 		ex.Code = ws.ExitStatus()
