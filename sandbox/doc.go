@@ -32,5 +32,9 @@
 //
 // A second, unfiltered thread reports a failed execve and hands a
 // notification listener to the parent (see ExecGate), so the filtered
-// thread makes no system call but execve.
+// thread makes no system call but execve. For a supervised program
+// (UseSupervisedPolicy: a files block, notify rules, alerts) the listener
+// belongs to the profile's own filter, and the filtered thread waits,
+// spinning without a system call, until the parent serves it before
+// execve.
 package sandbox
