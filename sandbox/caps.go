@@ -8,22 +8,22 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/syscage/syscage/internal/suggest"
+	"github.com/syscage/syscage/policy"
 )
 
 // Cap is a Linux capability number (include/uapi/linux/capability.h).
 type Cap int
 
 // capNames lists every capability by number, without the CAP_ prefix.
-var capNames = [...]string{
-	"CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL",
-	"SETGID", "SETUID", "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE",
-	"NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
-	"SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
-	"SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME",
-	"SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL",
-	"SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM",
-	"BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
-}
+// The table is policy's, so that the names a policy may test and the
+// names --caps accepts can never drift apart.
+var capNames = func() []string {
+	names := policy.Capabilities()
+	for i, n := range names {
+		names[i] = strings.TrimPrefix(n, "CAP_")
+	}
+	return names
+}()
 
 // String returns the name with the CAP_ prefix, e.g. "CAP_CHOWN".
 func (c Cap) String() string {
@@ -37,11 +37,11 @@ func (c Cap) String() string {
 // any case ("net_raw", "CAP_NET_RAW").
 func ParseCap(name string) (Cap, error) {
 	n := strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(name)), "CAP_")
-	if i := slices.Index(capNames[:], n); i >= 0 {
+	if i := slices.Index(capNames, n); i >= 0 {
 		return Cap(i), nil
 	}
 	return 0, fmt.Errorf("unknown capability %q%s; see capabilities(7) for the list", name,
-		suggest.Phrase(suggest.Nearest(n, capNames[:], 3)))
+		suggest.Phrase(suggest.Nearest(n, capNames, 3)))
 }
 
 // CapSet is a set of capabilities, one bit per number.
