@@ -188,8 +188,8 @@ func TestRecordExecWhy(t *testing.T) {
 		code int
 		want string
 	}{
-		{write("no-interp", "#!/nonexistent/sh -e\necho hi\n"), ExitNotFound, "no such file or directory (its interpreter /nonexistent/sh does not exist)"},
-		{write("no-shebang", "echo hi\n"), ExitCannotExecute, "exec format error (neither a binary this machine runs nor a script with a #! line)"},
+		{write("no-interp", "#!/nonexistent/sh -e\necho hi\n"), ExitNotFound, "no such file or directory (its #! interpreter /nonexistent/sh does not exist)"},
+		{write("no-shebang", "echo hi\n"), ExitCannotExecute, "exec format error (no #! line and not an ELF binary)"},
 		{write("empty-shebang", "#!\n"), ExitCannotExecute, "(its #! line names no interpreter)"},
 	}
 	for _, c := range cases {

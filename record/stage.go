@@ -1,10 +1,8 @@
 package record
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"runtime"
 	"strconv"
@@ -228,45 +226,6 @@ func (e *StartError) Error() string {
 		s += " (" + e.Why + ")"
 	}
 	return s
-}
-
-// execWhy explains why execve of an existing file failed with e, when the
-// errno alone would mislead: ENOENT for a file that exists means its
-// interpreter (the #! line's, or an ELF program's dynamic loader) does
-// not exist; ENOEXEC means neither a #! line nor a binary this machine
-// runs.
-func execWhy(path string, e unix.Errno) string {
-	if e != unix.ENOENT && e != unix.ENOEXEC {
-		return ""
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	head := make([]byte, 256)
-	n, _ := io.ReadFull(f, head)
-	head = head[:n]
-	switch {
-	case bytes.HasPrefix(head, []byte("#!")):
-		line, _, _ := bytes.Cut(head[2:], []byte("\n"))
-		interp := strings.Fields(string(line))
-		if len(interp) == 0 {
-			return "its #! line names no interpreter"
-		}
-		if e == unix.ENOENT {
-			return "its interpreter " + interp[0] + " does not exist"
-		}
-		return "its interpreter " + interp[0] + " cannot be executed"
-	case bytes.HasPrefix(head, []byte("\x7fELF")):
-		if e == unix.ENOENT {
-			return "its ELF interpreter, the dynamic loader, does not exist: a binary built for another system"
-		}
-		return "an ELF binary this machine cannot run (another architecture)"
-	case e == unix.ENOEXEC:
-		return "neither a binary this machine runs nor a script with a #! line"
-	}
-	return ""
 }
 
 func (e *StartError) Unwrap() error {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/syscage/syscage/arch"
 	"github.com/syscage/syscage/bpf"
+	"github.com/syscage/syscage/internal/execerr"
 	"github.com/syscage/syscage/policy"
 )
 
@@ -332,7 +333,7 @@ func (t *tracer) run(ctx context.Context, cfg stageConfig) error {
 	stopProgress()
 
 	if f := t.stageFailure; f != nil {
-		return &StartError{Code: f.Code, Msg: f.Msg, Errno: unix.Errno(f.Errno), Why: execWhy(cfg.Path, unix.Errno(f.Errno))}
+		return &StartError{Code: f.Code, Msg: f.Msg, Errno: unix.Errno(f.Errno), Why: execerr.Why(cfg.Path, unix.Errno(f.Errno))}
 	}
 	if t.fast != nil {
 		notes, err := t.fast.drain(t.col)

@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"unsafe"
@@ -90,31 +89,4 @@ func answerOne(fd int, val int64) {
 	}
 	resp := seccompNotifResp{ID: req.ID, Val: val}
 	unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.SECCOMP_IOCTL_NOTIF_SEND, uintptr(unsafe.Pointer(&resp)))
-}
-
-func TestExecWhy(t *testing.T) {
-	dir := t.TempDir()
-	cases := []struct {
-		name, content string
-		errno         unix.Errno
-		want          string
-	}{
-		{"no #! line", "echo x\n", unix.ENOEXEC, "no #! line and not an ELF binary"},
-		{"missing interpreter", "#!/no/such/sh\n", unix.ENOENT, "its #! interpreter /no/such/sh does not exist"},
-		{"empty #! line", "#!\n", unix.ENOEXEC, "its #! line names no interpreter"},
-		{"ELF without loader", "\x7fELF....", unix.ENOENT, "dynamic loader, does not exist"},
-		{"other errno", "echo x\n", unix.EACCES, ""},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			p := dir + "/" + strings.ReplaceAll(c.name, " ", "_")
-			if err := os.WriteFile(p, []byte(c.content), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			got := ExecWhy(p, c.errno)
-			if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
-				t.Errorf("ExecWhy = %q, want %q", got, c.want)
-			}
-		})
-	}
 }

@@ -1,14 +1,11 @@
 package sandbox
 
 import (
-	"bytes"
 	"fmt"
-	"io"
-	"os"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/syscage/syscage/internal/execerr"
 	"github.com/syscage/syscage/sandbox/initstage"
 )
 
@@ -53,36 +50,4 @@ func (e *StartError) Unwrap() error {
 // its interpreter (the #! line's, or an ELF program's dynamic loader)
 // does not exist; ENOEXEC means neither a #! line nor a binary this
 // machine runs. It returns "" when it has nothing to add.
-func ExecWhy(path string, e unix.Errno) string {
-	if e != unix.ENOENT && e != unix.ENOEXEC {
-		return ""
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	head := make([]byte, 256)
-	n, _ := io.ReadFull(f, head)
-	head = head[:n]
-	switch {
-	case bytes.HasPrefix(head, []byte("#!")):
-		line, _, _ := bytes.Cut(head[2:], []byte("\n"))
-		interp := strings.Fields(string(line))
-		switch {
-		case len(interp) == 0:
-			return "its #! line names no interpreter"
-		case e == unix.ENOENT:
-			return "its #! interpreter " + interp[0] + " does not exist"
-		}
-		return "its #! interpreter " + interp[0] + " cannot be executed"
-	case bytes.HasPrefix(head, []byte("\x7fELF")):
-		if e == unix.ENOENT {
-			return "its ELF interpreter, the dynamic loader, does not exist: a binary built for another system"
-		}
-		return "an ELF binary this machine cannot run (another architecture)"
-	case e == unix.ENOEXEC:
-		return "no #! line and not an ELF binary"
-	}
-	return ""
-}
+func ExecWhy(path string, e unix.Errno) string { return execerr.Why(path, e) }

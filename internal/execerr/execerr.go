@@ -1,0 +1,54 @@
+// Package execerr explains why execve of a file that exists failed, for
+// the errnos that would otherwise mislead the reader. Both the sandbox
+// and the recorder start programs and report these failures the same way.
+package execerr
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Why explains why execve of the existing file path failed with e when
+// the errno alone would mislead: ENOENT for a file that exists means its
+// interpreter (the #! line's, or an ELF program's dynamic loader) does
+// not exist (fs/binfmt_script.c: load_script opens the interpreter;
+// fs/binfmt_elf.c: load_elf_binary opens PT_INTERP); ENOEXEC means
+// neither a #! line nor a binary this machine runs. It returns "" when
+// it has nothing to add, and reads at most the file's first 256 bytes.
+func Why(path string, e unix.Errno) string {
+	if e != unix.ENOENT && e != unix.ENOEXEC {
+		return ""
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	head := make([]byte, 256)
+	n, _ := io.ReadFull(f, head)
+	head = head[:n]
+	switch {
+	case bytes.HasPrefix(head, []byte("#!")):
+		line, _, _ := bytes.Cut(head[2:], []byte("\n"))
+		interp := strings.Fields(string(line))
+		switch {
+		case len(interp) == 0:
+			return "its #! line names no interpreter"
+		case e == unix.ENOENT:
+			return "its #! interpreter " + interp[0] + " does not exist"
+		}
+		return "its #! interpreter " + interp[0] + " cannot be executed"
+	case bytes.HasPrefix(head, []byte("\x7fELF")):
+		if e == unix.ENOENT {
+			return "its ELF interpreter, the dynamic loader, does not exist: a binary built for another system"
+		}
+		return "an ELF binary this machine cannot run (another architecture)"
+	case e == unix.ENOEXEC:
+		return "no #! line and not an ELF binary"
+	}
+	return ""
+}
