@@ -16,6 +16,7 @@ import (
 
 	"github.com/syscage/syscage/audit"
 	"github.com/syscage/syscage/bpf"
+	"github.com/syscage/syscage/internal/procfs"
 	"github.com/syscage/syscage/seccomp"
 )
 
@@ -152,21 +153,7 @@ func (w *ComplainWatch) pollProc() {
 		if _, ok := w.parent[pid]; ok {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...: comm may hold spaces and parentheses.
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) < 2 {
-			continue
-		}
-		if ppid, err := strconv.Atoi(f[1]); err == nil {
+		if ppid, err := procfs.PPid(pid); err == nil {
 			w.parent[pid] = ppid
 		}
 	}
