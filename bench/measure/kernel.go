@@ -169,6 +169,16 @@ func KernelCost(dir string, filters []bpf.Program, iters int) ([]float64, error)
 	return res, nil
 }
 
+// RunThenAllow returns the smallest filter the kernel's constant-action
+// cache cannot serve: it loads an argument, then allows. Its cost over
+// AllowAll is what entering any filter costs.
+func RunThenAllow() []bpf.Program {
+	return []bpf.Program{{
+		bpf.LoadAbs(bpf.ArgLowOffset(0, false)),
+		bpf.Ret(bpf.RetAllow),
+	}}
+}
+
 // AllowAll is the always-allow filter: one RET ALLOW, which the kernel's
 // cache serves for every syscall.
 func AllowAll() []bpf.Program {
