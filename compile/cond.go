@@ -74,34 +74,12 @@ func (c *cond) eval(args *[6]uint64) bool {
 	if !c.wide {
 		v = uint64(uint32(v))
 	}
-	switch c.op {
-	case policy.OpEq:
-		return v == c.a
-	case policy.OpNe:
-		return v != c.a
-	case policy.OpLt:
-		return v < c.a
-	case policy.OpLe:
-		return v <= c.a
-	case policy.OpGt:
-		return v > c.a
-	case policy.OpGe:
-		return v >= c.a
-	case policy.OpMaskedEq:
-		return v&c.b == c.a
-	case policy.OpBitsOnly:
-		return v&^c.a == 0
-	case policy.OpBitsNone:
-		return v&c.a == 0
-	case policy.OpBitsAll:
-		return v&c.a == c.a
-	case policy.OpIn:
+	if c.op == policy.OpIn {
 		i := sort.Search(len(c.set), func(i int) bool { return c.set[i] >= v })
 		return i < len(c.set) && c.set[i] == v
-	case policy.OpRange:
-		return c.a <= v && v <= c.b
 	}
-	return false
+	// a is the value, b the mask of OpMaskedEq or the high end of OpRange.
+	return c.op.Holds(v, c.a, c.b, c.b, nil)
 }
 
 // resolver turns policy conditions into conds for one arch.

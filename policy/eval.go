@@ -166,53 +166,71 @@ func evalCmp(c *Cmp, a *arch.Arch, name string, args [6]uint64) (bool, error) {
 		n, err := v.Resolve(a)
 		return n & mask, err
 	}
+	if c.Op < OpEq || c.Op > OpRange {
+		return false, fmt.Errorf("invalid comparison operator %d", c.Op)
+	}
+	var v, m, hi uint64
+	var set []uint64
 	if c.Op == OpIn {
-		for _, v := range c.Values {
-			n, err := val(v)
-			if err != nil {
+		set = make([]uint64, len(c.Values))
+		for i, cv := range c.Values {
+			if set[i], err = val(cv); err != nil {
 				return false, err
 			}
-			if x == n {
-				return true, nil
-			}
 		}
-		return false, nil
-	}
-	v, err := val(c.Value)
-	if err != nil {
+	} else if v, err = val(c.Value); err != nil {
 		return false, err
 	}
 	switch c.Op {
-	case OpEq:
-		return x == v, nil
-	case OpNe:
-		return x != v, nil
-	case OpLt:
-		return x < v, nil
-	case OpLe:
-		return x <= v, nil
-	case OpGt:
-		return x > v, nil
-	case OpGe:
-		return x >= v, nil
 	case OpMaskedEq:
-		m, err := val(c.Mask)
-		if err != nil {
-			return false, err
-		}
-		return x&m == v, nil
-	case OpBitsOnly:
-		return x&^v == 0, nil
-	case OpBitsNone:
-		return x&v == 0, nil
-	case OpBitsAll:
-		return x&v == v, nil
+		m, err = val(c.Mask)
 	case OpRange:
-		hi, err := val(c.High)
-		if err != nil {
-			return false, err
-		}
-		return v <= x && x <= hi, nil
+		hi, err = val(c.High)
 	}
-	return false, fmt.Errorf("invalid comparison operator %d", c.Op)
+	if err != nil {
+		return false, err
+	}
+	return c.Op.Holds(x, v, m, hi, set), nil
+}
+
+// Holds reports whether argument value x satisfies the comparison: x op
+// v, with mask m for OpMaskedEq, high end hi for OpRange and the members
+// set for OpIn. x and the constants must already be cut to the
+// argument's width (POLICY semantics §4: int arguments compare their low
+// 32 bits). It is the one definition of what each operator means, shared
+// by Evaluate and the tools that reason about policies; an operator it
+// does not know never holds.
+func (o CmpOp) Holds(x, v, m, hi uint64, set []uint64) bool {
+	switch o {
+	case OpEq:
+		return x == v
+	case OpNe:
+		return x != v
+	case OpLt:
+		return x < v
+	case OpLe:
+		return x <= v
+	case OpGt:
+		return x > v
+	case OpGe:
+		return x >= v
+	case OpMaskedEq:
+		return x&m == v
+	case OpBitsOnly:
+		return x&^v == 0
+	case OpBitsNone:
+		return x&v == 0
+	case OpBitsAll:
+		return x&v == v
+	case OpIn:
+		for _, s := range set {
+			if x == s {
+				return true
+			}
+		}
+		return false
+	case OpRange:
+		return v <= x && x <= hi
+	}
+	return false
 }

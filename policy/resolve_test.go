@@ -203,3 +203,32 @@ func TestActionOfRetInvertsRet(t *testing.T) {
 		t.Errorf("an undefined action reads as %s, want kill_process (the kernel's treatment)", got)
 	}
 }
+
+func TestCmpOpHolds(t *testing.T) {
+	tests := []struct {
+		op    CmpOp
+		x, v  uint64
+		m, hi uint64
+		set   []uint64
+		want  bool
+	}{
+		{OpEq, 5, 5, 0, 0, nil, true}, {OpEq, 5, 6, 0, 0, nil, false},
+		{OpNe, 5, 6, 0, 0, nil, true}, {OpNe, 5, 5, 0, 0, nil, false},
+		{OpLt, 4, 5, 0, 0, nil, true}, {OpLt, 5, 5, 0, 0, nil, false},
+		{OpLe, 5, 5, 0, 0, nil, true}, {OpLe, 6, 5, 0, 0, nil, false},
+		{OpGt, 6, 5, 0, 0, nil, true}, {OpGt, 5, 5, 0, 0, nil, false},
+		{OpGe, 5, 5, 0, 0, nil, true}, {OpGe, 4, 5, 0, 0, nil, false},
+		{OpMaskedEq, 0x1f, 0x0f, 0x0f, 0, nil, true}, {OpMaskedEq, 0x1e, 0x0f, 0x0f, 0, nil, false},
+		{OpBitsOnly, 0x3, 0x7, 0, 0, nil, true}, {OpBitsOnly, 0x8, 0x7, 0, 0, nil, false},
+		{OpBitsNone, 0x8, 0x7, 0, 0, nil, true}, {OpBitsNone, 0x9, 0x7, 0, 0, nil, false},
+		{OpBitsAll, 0xf, 0x7, 0, 0, nil, true}, {OpBitsAll, 0x6, 0x7, 0, 0, nil, false},
+		{OpIn, 3, 0, 0, 0, []uint64{1, 3}, true}, {OpIn, 2, 0, 0, 0, []uint64{1, 3}, false},
+		{OpRange, 3, 2, 0, 4, nil, true}, {OpRange, 5, 2, 0, 4, nil, false},
+		{CmpOp(0), 0, 0, 0, 0, nil, false}, {CmpOp(200), 0, 0, 0, 0, nil, false},
+	}
+	for _, tt := range tests {
+		if got := tt.op.Holds(tt.x, tt.v, tt.m, tt.hi, tt.set); got != tt.want {
+			t.Errorf("%s.Holds(x=%#x, v=%#x, m=%#x, hi=%#x, set=%v) = %v, want %v", tt.op, tt.x, tt.v, tt.m, tt.hi, tt.set, got, tt.want)
+		}
+	}
+}

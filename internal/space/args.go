@@ -22,38 +22,7 @@ type pred struct {
 
 // holds evaluates the comparison on argument value x (cut to width).
 func (p *pred) holds(x uint64) bool {
-	switch p.op {
-	case policy.OpEq:
-		return x == p.v
-	case policy.OpNe:
-		return x != p.v
-	case policy.OpLt:
-		return x < p.v
-	case policy.OpLe:
-		return x <= p.v
-	case policy.OpGt:
-		return x > p.v
-	case policy.OpGe:
-		return x >= p.v
-	case policy.OpMaskedEq:
-		return x&p.m == p.v
-	case policy.OpBitsOnly:
-		return x&^p.v == 0
-	case policy.OpBitsNone:
-		return x&p.v == 0
-	case policy.OpBitsAll:
-		return x&p.v == p.v
-	case policy.OpIn:
-		for _, v := range p.vals {
-			if x == v {
-				return true
-			}
-		}
-		return false
-	case policy.OpRange:
-		return p.v <= x && x <= p.high
-	}
-	return false
+	return p.op.Holds(x, p.v, p.m, p.high, p.vals)
 }
 
 // points returns the constants that split the value line for ordered and
