@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,32 +16,8 @@ import (
 // print.
 func runBPFCLI(t *testing.T, stdin []byte, args ...string) ([]byte, int, error) {
 	t.Helper()
-	root := newRoot()
-	var out, errOut bytes.Buffer
-	root.SetIn(bytes.NewReader(stdin))
-	root.SetOut(&out)
-	root.SetErr(&errOut)
-	root.SetArgs(args)
-	err := root.Execute()
-	code := exitOK
-	if err != nil {
-		code = exitUsage
-		var ee *exitError
-		if errors.As(err, &ee) {
-			code = ee.code
-		}
-	}
+	out, _, code, err := execCLI(t, stdin, args...)
 	return out.Bytes(), code, err
-}
-
-// writeTemp writes data to a file in a fresh temporary directory.
-func writeTemp(t *testing.T, name string, data []byte) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 const asmX86Source = `# deny execve on x86_64, kill other arches

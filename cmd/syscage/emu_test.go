@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -37,31 +34,13 @@ var emuProgram = bpf.Program{
 // runEmu runs the CLI and returns stdout, the exit code and the error.
 func runEmu(t *testing.T, stdin []byte, args ...string) (string, int, error) {
 	t.Helper()
-	root := newRoot()
-	var out, errOut bytes.Buffer
-	root.SetIn(bytes.NewReader(stdin))
-	root.SetOut(&out)
-	root.SetErr(&errOut)
-	root.SetArgs(args)
-	err := root.Execute()
-	code := exitOK
-	if err != nil {
-		code = exitUsage
-		var ee *exitError
-		if errors.As(err, &ee) {
-			code = ee.code
-		}
-	}
+	out, _, code, err := execCLI(t, stdin, args...)
 	return out.String(), code, err
 }
 
 func emuFile(t *testing.T, name string, data []byte) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return writeTemp(t, name, data)
 }
 
 func TestEmuCommand(t *testing.T) {

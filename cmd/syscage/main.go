@@ -81,11 +81,23 @@ func runMain(args []string) int {
 		if ee.err != nil {
 			fmt.Fprintln(os.Stderr, "syscage:", ee.err)
 		}
+	} else {
+		fmt.Fprintln(os.Stderr, "syscage:", cobraMessage(err, cmd))
+	}
+	return exitCode(err)
+}
+
+// exitCode is the exit code a command's error produces: its own for an
+// exitError, exitUsage for the errors cobra produces itself (unknown
+// command, wrong argument count).
+func exitCode(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
 		return ee.code
 	}
-	// Errors cobra produces itself (unknown command, wrong argument count)
-	// are usage errors.
-	fmt.Fprintln(os.Stderr, "syscage:", cobraMessage(err, cmd))
 	return exitUsage
 }
 

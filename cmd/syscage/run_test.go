@@ -163,19 +163,7 @@ func TestRunComplain(t *testing.T) {
 // it wrote to its error stream.
 func runCLIStderr(t *testing.T, args ...string) (int, string, error) {
 	t.Helper()
-	root := newRoot()
-	var errOut bytes.Buffer
-	root.SetErr(&errOut)
-	root.SetArgs(args)
-	err := root.Execute()
-	code := exitOK
-	if err != nil {
-		code = exitUsage
-		var ee *exitError
-		if errors.As(err, &ee) {
-			code = ee.code
-		}
-	}
+	_, errOut, code, err := execCLI(t, nil, args...)
 	return code, errOut.String(), err
 }
 

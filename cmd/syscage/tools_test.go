@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -20,24 +19,13 @@ import (
 // produce.
 func runToolCLI(t *testing.T, stdin string, args ...string) (string, string, int) {
 	t.Helper()
-	root := newRoot()
-	var out, errOut bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&errOut)
-	root.SetIn(strings.NewReader(stdin))
-	root.SetArgs(args)
-	err := root.Execute()
-	code := exitOK
+	out, errOut, code, err := execCLI(t, []byte(stdin), args...)
 	if err != nil {
-		code = exitUsage
 		var ee *exitError
-		if errors.As(err, &ee) {
-			code = ee.code
-			if ee.err != nil {
-				errOut.WriteString(ee.err.Error())
-			}
-		} else {
+		if !errors.As(err, &ee) {
 			errOut.WriteString(err.Error())
+		} else if ee.err != nil {
+			errOut.WriteString(ee.err.Error())
 		}
 	}
 	return out.String(), errOut.String(), code
