@@ -87,24 +87,8 @@ func TestTerminal(t *testing.T) {
 	}
 	slave.Close()
 
-	var mu sync.Mutex
-	var buf bytes.Buffer
-	go io.Copy(writerFunc(func(p []byte) (int, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		return buf.Write(p)
-	}), master)
-	waitFor := func(s string) bool {
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-			mu.Lock()
-			ok := strings.Contains(buf.String(), s)
-			mu.Unlock()
-			if ok {
-				return true
-			}
-		}
-		return false
-	}
+	buf := readPTY(master)
+	waitFor := buf.waitFor
 	if !waitFor("stty-ok") {
 		cmd.Process.Kill()
 		t.Fatalf("the program does not see a terminal: %q", buf.String())
@@ -151,24 +135,8 @@ func TestJobControl(t *testing.T) {
 		t.Fatal(err)
 	}
 	slave.Close()
-	var mu sync.Mutex
-	var buf bytes.Buffer
-	go io.Copy(writerFunc(func(p []byte) (int, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		return buf.Write(p)
-	}), master)
-	waitFor := func(s string) bool {
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-			mu.Lock()
-			ok := strings.Contains(buf.String(), s)
-			mu.Unlock()
-			if ok {
-				return true
-			}
-		}
-		return false
-	}
+	buf := readPTY(master)
+	waitFor := buf.waitFor
 	defer cmd.Process.Kill()
 	if !waitFor("ready") {
 		t.Fatalf("the job did not start: %q", buf.String())
@@ -183,6 +151,38 @@ func TestJobControl(t *testing.T) {
 	cmd.Wait()
 }
 
-type writerFunc func([]byte) (int, error)
+// ptyOutput collects what a pseudo-terminal's master side reads.
+type ptyOutput struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
 
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+// readPTY copies everything master reads into a ptyOutput, until master
+// is closed.
+func readPTY(master *os.File) *ptyOutput {
+	o := &ptyOutput{}
+	go io.Copy(o, master)
+	return o
+}
+
+func (o *ptyOutput) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.Write(p)
+}
+
+func (o *ptyOutput) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.String()
+}
+
+// waitFor reports whether s appears in the output within 10 seconds.
+func (o *ptyOutput) waitFor(s string) bool {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if strings.Contains(o.String(), s) {
+			return true
+		}
+	}
+	return false
+}
