@@ -23,6 +23,7 @@ import (
 	"github.com/syscage/syscage/arch"
 	"github.com/syscage/syscage/bpf"
 	"github.com/syscage/syscage/internal/execerr"
+	"github.com/syscage/syscage/internal/tty"
 	"github.com/syscage/syscage/policy"
 )
 
@@ -683,7 +684,7 @@ func (t *tracer) relaySignals() func() {
 			case <-stop:
 				return
 			case s := <-ch:
-				if (s == unix.SIGINT || s == unix.SIGQUIT) && inForeground() {
+				if (s == unix.SIGINT || s == unix.SIGQUIT) && tty.InForeground() {
 					continue // the terminal sent it to the program too
 				}
 				sendSignal(t.root, s.(syscall.Signal))
@@ -695,18 +696,6 @@ func (t *tracer) relaySignals() func() {
 		close(stop)
 		wg.Wait()
 	}
-}
-
-// inForeground reports whether this process group is the foreground
-// group of the controlling terminal.
-func inForeground() bool {
-	fd, err := unix.Open("/dev/tty", unix.O_RDONLY|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return false
-	}
-	defer unix.Close(fd)
-	fg, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP)
-	return err == nil && fg == unix.Getpgrp()
 }
 
 // progress calls Options.Progress until the returned function is called.

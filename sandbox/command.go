@@ -15,6 +15,7 @@ import (
 
 	"github.com/syscage/syscage/arch"
 	"github.com/syscage/syscage/bpf"
+	"github.com/syscage/syscage/internal/tty"
 	"github.com/syscage/syscage/sandbox/initstage"
 	"github.com/syscage/syscage/seccomp"
 )
@@ -577,7 +578,7 @@ func (c *Command) forwardSignals() {
 			case <-c.stopSig:
 				return
 			case s := <-ch:
-				if slices.Contains(terminalSignals, s) && inForeground() {
+				if slices.Contains(terminalSignals, s) && tty.InForeground() {
 					continue // the terminal delivered it to the program already
 				}
 				c.sigMu.Lock()
@@ -601,16 +602,4 @@ func (c *Command) stopForwarding() {
 		close(c.stopSig)
 		c.stopSig = nil
 	}
-}
-
-// inForeground reports whether syscage's process group is the foreground
-// group of its controlling terminal.
-func inForeground() bool {
-	fd, err := unix.Open("/dev/tty", unix.O_RDONLY|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return false
-	}
-	defer unix.Close(fd)
-	fg, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP)
-	return err == nil && fg == unix.Getpgrp()
 }
