@@ -414,7 +414,7 @@ func reportRule(pd *policyDecider, r *policy.Rule, st *ruleStat, fs *findings) {
 	}
 	id := RedundantRule
 	for _, s := range st.shadowers {
-		if !sameEffect(pd.accepted, s.Action, r.Action) {
+		if !policy.SameEffect(pd.accepted, s.Action, r.Action) {
 			id = ShadowedRule
 		}
 	}
@@ -495,19 +495,6 @@ func actionsText(rs []*policy.Rule) string {
 		}
 	}
 	return strings.Join(parts, " or ")
-}
-
-// sameEffect reports whether two actions return the same value on every
-// architecture.
-func sameEffect(as []*arch.Arch, x, y policy.Action) bool {
-	for _, a := range as {
-		rx, err1 := x.Ret(a)
-		ry, err2 := y.Ret(a)
-		if err1 != nil || err2 != nil || rx != ry {
-			return false
-		}
-	}
-	return true
 }
 
 // relPos names position p for a message about position at: "line 12"

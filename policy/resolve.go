@@ -369,6 +369,21 @@ func versionParts(v string) []uint64 {
 	return out
 }
 
+// SameEffect reports whether actions x and y return the same seccomp
+// value on every architecture in as (errno names can stand for different
+// numbers on different architectures); an action that cannot be resolved
+// on one of them has no effect to compare.
+func SameEffect(as []*arch.Arch, x, y Action) bool {
+	for _, a := range as {
+		rx, err1 := x.Ret(a)
+		ry, err2 := y.Ret(a)
+		if err1 != nil || err2 != nil || rx != ry {
+			return false
+		}
+	}
+	return true
+}
+
 // ActionOfRet is the inverse of Ret: the action a filter return value
 // stands for, as the kernel acts on it (an action it does not define
 // behaves as kill_process). The errno is named from a's table when a is

@@ -232,3 +232,30 @@ func TestCmpOpHolds(t *testing.T) {
 		}
 	}
 }
+
+func TestSameEffect(t *testing.T) {
+	x86, _ := arch.ByName("x86_64")
+	mips, _ := arch.ByName("mips")
+	eperm := Action{Kind: Errno, ErrnoName: "EPERM"}
+	one := Action{Kind: Errno, Data: 1}
+	enosys := Action{Kind: Errno, ErrnoName: "ENOSYS"}
+	n38 := Action{Kind: Errno, Data: 38}
+	tests := []struct {
+		as   []*arch.Arch
+		x, y Action
+		want bool
+	}{
+		{[]*arch.Arch{x86}, eperm, one, true},
+		{[]*arch.Arch{x86, mips}, eperm, one, true},   // EPERM is 1 on both
+		{[]*arch.Arch{x86}, enosys, n38, true},        // ENOSYS is 38 on x86_64
+		{[]*arch.Arch{x86, mips}, enosys, n38, false}, // but 89 on mips
+		{[]*arch.Arch{x86}, ActAllow, ActLog, false},
+		{[]*arch.Arch{x86}, Action{}, Action{}, false}, // no action resolves
+		{nil, ActAllow, ActKillProcess, true},          // nothing to tell them apart
+	}
+	for i, tt := range tests {
+		if got := SameEffect(tt.as, tt.x, tt.y); got != tt.want {
+			t.Errorf("%d: SameEffect(%v, %s, %s) = %v, want %v", i, tt.as, tt.x, tt.y, got, tt.want)
+		}
+	}
+}

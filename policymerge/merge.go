@@ -148,7 +148,7 @@ func (m *merger) header() error {
 			{"unknown", orUnknown(first.Unknown), orUnknown(p.Unknown)},
 			{"badarch", orBadArch(first.BadArch), orBadArch(p.BadArch)},
 		} {
-			if !sameEffect(m.arches, h.x, h.y) {
+			if !policy.SameEffect(m.arches, h.x, h.y) {
 				return conflictf("%s says `%s %s` and %s says `%s %s`: a union has one %s action; make them agree first",
 					name(first, 0), h.key, h.x, name(p, i), h.key, h.y, h.key)
 			}
@@ -185,19 +185,6 @@ func orBadArch(a policy.Action) policy.Action {
 		return policy.ActKillProcess
 	}
 	return a
-}
-
-// sameEffect reports whether two actions return the same value on every
-// architecture.
-func sameEffect(as []*arch.Arch, x, y policy.Action) bool {
-	for _, a := range as {
-		rx, err1 := x.Ret(a)
-		ry, err2 := y.Ret(a)
-		if err1 != nil || err2 != nil || rx != ry {
-			return false
-		}
-	}
-	return true
 }
 
 // pairs returns the (arch, number) pairs a target names on the arches.
@@ -453,7 +440,7 @@ func (m *merger) constraint(p *policy.Policy, i, ri int, t policy.Target, arches
 		return constraint{dead: true}, nil
 	}
 	for _, e := range p.Rules[:ri] {
-		if e.Action.Kind > r.Action.Kind || sameEffect(m.arches, e.Action, r.Action) {
+		if e.Action.Kind > r.Action.Kind || policy.SameEffect(m.arches, e.Action, r.Action) {
 			continue // more permissive: ahead of r in the union anyway
 		}
 		w, dead, err := touching(e, tp, arches)
@@ -613,7 +600,7 @@ func (m *merger) emit(r *policy.Rule) {
 	// action and restriction already covers are dropped.
 	covered := map[[2]uint32]bool{}
 	for _, e := range level {
-		if e.When == nil && restrictionKey(e) == key && sameEffect(m.arches, e.Action, r.Action) {
+		if e.When == nil && restrictionKey(e) == key && policy.SameEffect(m.arches, e.Action, r.Action) {
 			for _, t := range e.Syscalls {
 				for k := range pairs(t, ruleArches(e, m.arches)) {
 					covered[k] = true
@@ -637,7 +624,7 @@ func (m *merger) emit(r *policy.Rule) {
 	}
 	targets := targetsKey(r.Syscalls)
 	for i, e := range level {
-		if restrictionKey(e) != key || !sameEffect(m.arches, e.Action, r.Action) || targetsKey(e.Syscalls) != targets {
+		if restrictionKey(e) != key || !policy.SameEffect(m.arches, e.Action, r.Action) || targetsKey(e.Syscalls) != targets {
 			continue
 		}
 		// The same syscalls, action and restriction: one rule, the
