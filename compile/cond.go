@@ -431,22 +431,11 @@ type condKey struct {
 }
 
 func shapeOf(e policy.Expr, s *condShape) {
-	switch e := e.(type) {
-	case *policy.And:
-		for _, t := range e.Terms {
-			shapeOf(t, s)
-		}
-	case *policy.Or:
-		for _, t := range e.Terms {
-			shapeOf(t, s)
-		}
-	case *policy.Not:
-		shapeOf(e.X, s)
-	case *policy.Cmp:
-		if e.Arg < 0 || e.Arg > 5 {
+	policy.WalkCmps(e, func(c *policy.Cmp) {
+		if c.Arg < 0 || c.Arg > 5 {
 			s.perSyscall = true
 		} else {
-			s.args |= 1 << e.Arg
+			s.args |= 1 << c.Arg
 		}
 		symbolic := func(v policy.Value) {
 			for _, t := range v.Terms {
@@ -455,13 +444,13 @@ func shapeOf(e policy.Expr, s *condShape) {
 				}
 			}
 		}
-		symbolic(e.Value)
-		symbolic(e.Mask)
-		symbolic(e.High)
-		for _, v := range e.Values {
+		symbolic(c.Value)
+		symbolic(c.Mask)
+		symbolic(c.High)
+		for _, v := range c.Values {
 			symbolic(v)
 		}
-	}
+	})
 }
 
 // condition returns the index in m.conds of rule ri's condition resolved

@@ -130,3 +130,40 @@ allow read write close
 	// app.policy:4:23: read write create /tmp
 	// app.policy:5:10: deny /etc/shadow
 }
+
+// WalkCmps visits every comparison of a condition, here to list the
+// arguments a rule looks at.
+func ExampleWalkCmps() {
+	p, err := policy.Parse("p.policy", []byte("default errno(EPERM)\nallow mmap if !(prot all PROT_WRITE|PROT_EXEC) && flags & MAP_TYPE == MAP_PRIVATE\n"), policy.ParseOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	policy.WalkCmps(p.Rules[0].When, func(c *policy.Cmp) {
+		fmt.Println(c.ArgName, c.Op)
+	})
+	// Output:
+	// prot all
+	// flags &==
+}
+
+// ActionOfRet reads a filter's return value back as a policy action, and
+// SameEffect compares actions where errno numbers differ by architecture.
+func ExampleActionOfRet() {
+	x86, _ := arch.ByName("x86_64")
+	mips, _ := arch.ByName("mips")
+	fmt.Println(policy.ActionOfRet(0x00050026, x86), policy.ActionOfRet(0x00050026, mips))
+	enosys := policy.Action{Kind: policy.Errno, ErrnoName: "ENOSYS"}
+	n38 := policy.Action{Kind: policy.Errno, Data: 38}
+	fmt.Println(policy.SameEffect([]*arch.Arch{x86}, enosys, n38), policy.SameEffect([]*arch.Arch{x86, mips}, enosys, n38))
+	// Output:
+	// errno(ENOSYS) errno(EL2NSYNC)
+	// true false
+}
+
+// Holds is what each comparison means, on values already cut to the
+// argument's width.
+func ExampleCmpOp_Holds() {
+	fmt.Println(policy.OpBitsNone.Holds(0x3, 0x4, 0, 0, nil), policy.OpRange.Holds(7, 1, 0, 5, nil))
+	// Output: true false
+}

@@ -1003,7 +1003,7 @@ func ociIntersect(a, b []string) []string {
 // comparison the policy had.
 func (im *ociImport) normalizeMasks(p *Policy) {
 	for _, r := range p.Rules {
-		ociWalkCmps(r.When, func(c *Cmp) {
+		WalkCmps(r.When, func(c *Cmp) {
 			if c.Op != OpMaskedEq {
 				return
 			}
@@ -1031,24 +1031,6 @@ func ociAll32(arches []*arch.Arch, r *Rule, idx int) bool {
 		}
 	}
 	return true
-}
-
-// ociWalkCmps calls f for every comparison in e.
-func ociWalkCmps(e Expr, f func(*Cmp)) {
-	switch e := e.(type) {
-	case *Cmp:
-		f(e)
-	case *And:
-		for _, t := range e.Terms {
-			ociWalkCmps(t, f)
-		}
-	case *Or:
-		for _, t := range e.Terms {
-			ociWalkCmps(t, f)
-		}
-	case *Not:
-		ociWalkCmps(e.X, f)
-	}
 }
 
 // sameAction compares actions as the kernel sees them.

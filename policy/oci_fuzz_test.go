@@ -115,7 +115,7 @@ func fuzzSameDecisions(t *testing.T, p, q *Policy) {
 	}
 	vals := []uint64{0, 1, 0xffffffff, 1 << 32, ^uint64(0)}
 	for _, r := range p.Rules {
-		ociWalkCmps(r.When, func(c *Cmp) {
+		WalkCmps(r.When, func(c *Cmp) {
 			for _, v := range []uint64{c.Value.Num, c.Mask.Num, c.Value.Num | ^c.Mask.Num} {
 				vals = append(vals, v, v+1, v-1, v|0xabc0000000000000)
 			}

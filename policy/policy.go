@@ -380,3 +380,21 @@ func (e *Not) Position() Pos { return e.Pos }
 
 // Position implements Expr.
 func (e *Cmp) Position() Pos { return e.Pos }
+
+// WalkCmps calls f for every comparison in e, in the order written.
+func WalkCmps(e Expr, f func(*Cmp)) {
+	switch e := e.(type) {
+	case *Cmp:
+		f(e)
+	case *And:
+		for _, t := range e.Terms {
+			WalkCmps(t, f)
+		}
+	case *Or:
+		for _, t := range e.Terms {
+			WalkCmps(t, f)
+		}
+	case *Not:
+		WalkCmps(e.X, f)
+	}
+}

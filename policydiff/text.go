@@ -314,24 +314,14 @@ func isNumber(s string) bool {
 	return s != "" && (s[0] == '-' || (s[0] >= '0' && s[0] <= '9'))
 }
 
+// walkValues calls f for every constant of every comparison in e.
 func walkValues(e policy.Expr, f func(policy.Value)) {
-	switch e := e.(type) {
-	case *policy.And:
-		for _, t := range e.Terms {
-			walkValues(t, f)
-		}
-	case *policy.Or:
-		for _, t := range e.Terms {
-			walkValues(t, f)
-		}
-	case *policy.Not:
-		walkValues(e.X, f)
-	case *policy.Cmp:
-		f(e.Value)
-		f(e.Mask)
-		f(e.High)
-		for _, v := range e.Values {
+	policy.WalkCmps(e, func(c *policy.Cmp) {
+		f(c.Value)
+		f(c.Mask)
+		f(c.High)
+		for _, v := range c.Values {
 			f(v)
 		}
-	}
+	})
 }

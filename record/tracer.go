@@ -826,7 +826,7 @@ func policyCapture(p *policy.Policy) map[callKey]uint8 {
 			}
 			for _, nr := range ruleNumbers(r, a) {
 				name, _ := a.SyscallName(nr)
-				walkCmps(r.When, func(c *policy.Cmp) {
+				policy.WalkCmps(r.When, func(c *policy.Cmp) {
 					if i, err := policy.ArgIndex(a, name, c); err == nil && i >= 0 && i < 6 {
 						out[callKey{a.Name, nr}] |= 1 << i
 					}
@@ -862,21 +862,4 @@ func ruleNumbers(r *policy.Rule, a *arch.Arch) []int {
 		}
 	}
 	return out
-}
-
-func walkCmps(e policy.Expr, f func(*policy.Cmp)) {
-	switch e := e.(type) {
-	case *policy.Cmp:
-		f(e)
-	case *policy.And:
-		for _, x := range e.Terms {
-			walkCmps(x, f)
-		}
-	case *policy.Or:
-		for _, x := range e.Terms {
-			walkCmps(x, f)
-		}
-	case *policy.Not:
-		walkCmps(e.X, f)
-	}
 }
