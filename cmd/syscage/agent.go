@@ -18,7 +18,7 @@ import (
 	"github.com/syscage/syscage/policy"
 )
 
-func init() { subcommands = append(subcommands, newAgentCmd) }
+func init() { register("agent", newAgentCmd) }
 
 type agentOptions struct {
 	socket          string

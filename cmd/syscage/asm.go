@@ -13,7 +13,7 @@ import (
 	"github.com/syscage/syscage/bpf"
 )
 
-func init() { subcommands = append(subcommands, newAsmCmd) }
+func init() { register("asm", newAsmCmd) }
 
 func newAsmCmd() *cobra.Command {
 	var archName, output string

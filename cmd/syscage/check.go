@@ -17,7 +17,7 @@ import (
 	"github.com/syscage/syscage/policy"
 )
 
-func init() { subcommands = append(subcommands, newCheckCmd) }
+func init() { register("check", newCheckCmd) }
 
 func newCheckCmd() *cobra.Command {
 	var asJSON, raw, self, list bool

@@ -18,7 +18,7 @@ import (
 	"github.com/syscage/syscage/policy"
 )
 
-func init() { subcommands = append(subcommands, newCompileCmd) }
+func init() { register("compile", newCompileCmd) }
 
 // compileFormats are the outputs of syscage compile, in the order --help
 // lists them.

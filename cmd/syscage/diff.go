@@ -6,7 +6,7 @@ import (
 	"github.com/syscage/syscage/policydiff"
 )
 
-func init() { subcommands = append(subcommands, newDiffCmd) }
+func init() { register("diff", newDiffCmd) }
 
 func newDiffCmd() *cobra.Command {
 	var asJSON, full bool

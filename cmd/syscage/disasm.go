@@ -13,7 +13,7 @@ import (
 	"github.com/syscage/syscage/bpf"
 )
 
-func init() { subcommands = append(subcommands, newDisasmCmd) }
+func init() { register("disasm", newDisasmCmd) }
 
 func newDisasmCmd() *cobra.Command {
 	var archName string

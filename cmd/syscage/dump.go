@@ -16,7 +16,7 @@ import (
 	"github.com/syscage/syscage/seccomp"
 )
 
-func init() { subcommands = append(subcommands, newDumpCmd) }
+func init() { register("dump", newDumpCmd) }
 
 func newDumpCmd() *cobra.Command {
 	var asJSON, raw bool

@@ -16,7 +16,7 @@ import (
 	"github.com/syscage/syscage/internal/suggest"
 )
 
-func init() { subcommands = append(subcommands, newEmuCmd) }
+func init() { register("emu", newEmuCmd) }
 
 func newEmuCmd() *cobra.Command {
 	var bpfFiles []string

@@ -13,7 +13,7 @@ import (
 	"github.com/syscage/syscage/policy"
 )
 
-func init() { subcommands = append(subcommands, newFmtCmd) }
+func init() { register("fmt", newFmtCmd) }
 
 func newFmtCmd() *cobra.Command {
 	var write, check bool

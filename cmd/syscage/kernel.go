@@ -14,7 +14,7 @@ import (
 	"github.com/syscage/syscage/seccomp"
 )
 
-func init() { subcommands = append(subcommands, newKernelCmd) }
+func init() { register("kernel", newKernelCmd) }
 
 func newKernelCmd() *cobra.Command {
 	var asJSON bool

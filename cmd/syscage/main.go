@@ -44,10 +44,32 @@ func negative(err error) error  { return &exitError{exitNegative, err} }
 // the command has already said what happened.
 func silentExit(code int) error { return &exitError{code, nil} }
 
-// subcommands is filled by the init functions of the per-command files.
-var subcommands []func() *cobra.Command
+// A subcommand is one of syscage's commands: its name and how to build
+// it.
+type subcommand struct {
+	name string
+	mk   func() *cobra.Command
+}
 
-func newRoot() *cobra.Command {
+// subcommands is filled by the init functions of the per-command files.
+var subcommands []subcommand
+
+// register adds a subcommand; name must be the Name of the command mk
+// builds (TestSubcommandNames checks it).
+func register(name string, mk func() *cobra.Command) {
+	subcommands = append(subcommands, subcommand{name, mk})
+}
+
+// newRoot builds the root command with every subcommand.
+func newRoot() *cobra.Command { return newRootFor(nil) }
+
+// newRootFor builds the root command for running args. When args start
+// with the name of a subcommand, only that one is built: building every
+// command and its flags is most of syscage's start-up work, and a
+// program started through syscage run waits for it. Anything else
+// (help, completion, flags first, unknown or abbreviated names) gets
+// every subcommand, so that listings and suggestions are complete.
+func newRootFor(args []string) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "syscage",
 		Short:         "A syscall firewall for Linux: write, compile, inspect, enforce and learn seccomp filters",
@@ -57,8 +79,19 @@ func newRoot() *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErr(fmt.Errorf("%w (see '%s --help')", err, c.CommandPath()))
 	})
-	for _, mk := range subcommands {
-		root.AddCommand(mk())
+	if len(args) > 0 {
+		for _, sc := range subcommands {
+			if sc.name == args[0] {
+				if cmd := sc.mk(); cmd.Name() == sc.name {
+					root.AddCommand(cmd)
+					return root
+				}
+				break
+			}
+		}
+	}
+	for _, sc := range subcommands {
+		root.AddCommand(sc.mk())
 	}
 	return root
 }
@@ -70,7 +103,7 @@ func main() {
 // runMain runs the CLI with args and returns the exit code; tests call it
 // directly.
 func runMain(args []string) int {
-	root := newRoot()
+	root := newRootFor(args)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteC()
 	if err == nil {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 // TestCobraMessages: errors cobra produces itself (unknown commands,
@@ -39,6 +41,60 @@ func TestCobraMessages(t *testing.T) {
 			if !strings.Contains(msg, w) {
 				t.Errorf("%v: %q lacks %q", tt.args, msg, w)
 			}
+		}
+	}
+}
+
+// TestSubcommandNames: every registered name is the name of the command
+// it builds, so that newRootFor finds the command a user names.
+func TestSubcommandNames(t *testing.T) {
+	seen := map[string]bool{}
+	for _, sc := range subcommands {
+		if got := sc.mk().Name(); got != sc.name {
+			t.Errorf("registered as %q, builds %q", sc.name, got)
+		}
+		if seen[sc.name] {
+			t.Errorf("%q registered twice", sc.name)
+		}
+		seen[sc.name] = true
+	}
+	if len(seen) == 0 {
+		t.Fatal("no subcommands registered")
+	}
+}
+
+// TestRootForArgs: a root built for the command line at hand behaves as
+// the one with every subcommand: same output, same error, same exit
+// code, for each command's help, for bad flags and for the names and
+// spellings that need the whole list (help, suggestions, completion).
+func TestRootForArgs(t *testing.T) {
+	cases := [][]string{
+		{"--help"}, {"help"}, {"help", "run"}, {"-h", "run"}, {"fmtt"}, {"ru"}, {"xyzzy"},
+		{"disasm"}, {"kernel", "extra"}, {"run", "--bogus"}, {"completion", "bash"},
+		{"__complete", "ru"}, {"__complete", "run", "--pro"}, {"__complete", ""},
+	}
+	for _, sc := range subcommands {
+		cases = append(cases, []string{sc.name, "--help"}, []string{sc.name, "--no-such-flag"})
+	}
+	run := func(root func() *cobra.Command, args []string) (string, string, int) {
+		r := root()
+		var out, errOut bytes.Buffer
+		r.SetOut(&out)
+		r.SetErr(&errOut)
+		r.SetArgs(args)
+		cmd, err := r.ExecuteC()
+		msg := ""
+		if err != nil {
+			msg = cobraMessage(err, cmd)
+		}
+		return out.String() + errOut.String(), msg, exitCode(err)
+	}
+	for _, args := range cases {
+		wantOut, wantMsg, wantCode := run(newRoot, args)
+		gotOut, gotMsg, gotCode := run(func() *cobra.Command { return newRootFor(args) }, args)
+		if gotOut != wantOut || gotMsg != wantMsg || gotCode != wantCode {
+			t.Errorf("%q: built for the arguments: output %q, error %q, code %d; with every command: %q, %q, %d",
+				args, gotOut, gotMsg, gotCode, wantOut, wantMsg, wantCode)
 		}
 	}
 }

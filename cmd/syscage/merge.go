@@ -14,7 +14,7 @@ import (
 	"github.com/syscage/syscage/policymerge"
 )
 
-func init() { subcommands = append(subcommands, newMergeCmd) }
+func init() { register("merge", newMergeCmd) }
 
 func newMergeCmd() *cobra.Command {
 	var output, format, name string

@@ -12,7 +12,7 @@ import (
 	"github.com/syscage/syscage/policytest"
 )
 
-func init() { subcommands = append(subcommands, newTestCmd) }
+func init() { register("test", newTestCmd) }
 
 func newTestCmd() *cobra.Command {
 	var asJSON, verbose, noCompile bool

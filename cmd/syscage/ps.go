@@ -13,7 +13,7 @@ import (
 	"github.com/syscage/syscage/seccomp"
 )
 
-func init() { subcommands = append(subcommands, newPsCmd) }
+func init() { register("ps", newPsCmd) }
 
 func newPsCmd() *cobra.Command {
 	var asJSON, filtered bool

@@ -25,7 +25,7 @@ func init() {
 	// syscage record re-executes syscage as the recorder's init stage;
 	// that process must do nothing else.
 	record.Init()
-	subcommands = append(subcommands, newRecordCmd)
+	register("record", newRecordCmd)
 }
 
 type recordOptions struct {

@@ -24,7 +24,7 @@ import (
 // sandbox/initstage, linked in through package sandbox, takes that
 // process over while packages are still being initialised.
 func init() {
-	subcommands = append(subcommands, newRunCmd)
+	register("run", newRunCmd)
 }
 
 type runOptions struct {

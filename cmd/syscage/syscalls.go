@@ -12,7 +12,7 @@ import (
 	"github.com/syscage/syscage/arch"
 )
 
-func init() { subcommands = append(subcommands, newSyscallsCmd) }
+func init() { register("syscalls", newSyscallsCmd) }
 
 func newSyscallsCmd() *cobra.Command {
 	var archName string

@@ -16,7 +16,7 @@ import (
 	"github.com/syscage/syscage/audit"
 )
 
-func init() { subcommands = append(subcommands, newWatchCmd) }
+func init() { register("watch", newWatchCmd) }
 
 type watchOptions struct {
 	json      bool
