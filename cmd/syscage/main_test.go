@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -97,4 +98,43 @@ func TestRootForArgs(t *testing.T) {
 				args, gotOut, gotMsg, gotCode, wantOut, wantMsg, wantCode)
 		}
 	}
+}
+
+// k8sNameRE is the definition k8sName implements by hand.
+var k8sNameRE = regexp.MustCompile(`[^a-z0-9.-]+`)
+
+// TestK8sName: k8sName replaces each run of characters a Kubernetes name
+// may not contain with one '-', exactly as the regular expression does.
+func TestK8sName(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"web-server.v1", "web-server.v1"},
+		{"my profile", "my-profile"},
+		{"a__b  c", "a-b-c"},
+		{"Upper", "-pper"},
+		{"_lead", "-lead"},
+		{"trail!", "trail-"},
+		{"caf\u00e9 cr\u00e8me", "caf-cr-me"},
+		{"bad\xffutf8", "bad-utf8"},
+		{"\u65e5\u672c", "-"},
+	}
+	for _, tt := range tests {
+		if got := k8sName(tt.in); got != tt.want {
+			t.Errorf("k8sName(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if re := k8sNameRE.ReplaceAllString(tt.in, "-"); re != tt.want {
+			t.Errorf("the expression turns %q into %q, the table says %q", tt.in, re, tt.want)
+		}
+	}
+}
+
+func FuzzK8sName(f *testing.F) {
+	for _, s := range []string{"", "a b", "A_B.c-d", "caf\u00e9", "\xff\xfe", "x\u2028y"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := k8sName(s), k8sNameRE.ReplaceAllString(s, "-"); got != want {
+			t.Errorf("k8sName(%q) = %q, the expression gives %q", s, got, want)
+		}
+	})
 }

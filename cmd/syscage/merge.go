@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -84,8 +83,26 @@ flags.`,
 	return cmd
 }
 
-// k8sName keeps what a Kubernetes object name may contain.
-var k8sName = regexp.MustCompile(`[^a-z0-9.-]+`)
+// k8sName keeps what a Kubernetes object name may contain: each run of
+// other characters becomes one '-'. Written by hand rather than as the
+// regular expression [^a-z0-9.-]+ so that no expression is compiled at
+// start-up; the allowed characters are ASCII, so working on bytes treats
+// every multi-byte character (and invalid UTF-8) as the expression does.
+func k8sName(s string) string {
+	var b strings.Builder
+	inRun := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '-' {
+			b.WriteByte(c)
+			inRun = false
+		} else if !inRun {
+			b.WriteByte('-')
+			inRun = true
+		}
+	}
+	return b.String()
+}
 
 // formatMerged renders the union in the requested format.
 func formatMerged(cmd *cobra.Command, u *policy.Policy, format, name, output string) ([]byte, error) {
@@ -104,7 +121,7 @@ func formatMerged(cmd *cobra.Command, u *policy.Policy, format, name, output str
 	case "spo":
 		if name == "" {
 			base := strings.TrimSuffix(filepath.Base(output), filepath.Ext(output))
-			name = strings.Trim(k8sName.ReplaceAllString(strings.ToLower(base), "-"), "-.")
+			name = strings.Trim(k8sName(strings.ToLower(base)), "-.")
 			if output == "" || output == "-" || name == "" {
 				name = "merged"
 			}

@@ -280,7 +280,7 @@ func encodeProfile(errOut io.Writer, p *policy.Policy, format, name, output stri
 	case "spo":
 		if name == "" {
 			base := strings.TrimSuffix(filepath.Base(output), filepath.Ext(output))
-			name = strings.Trim(k8sName.ReplaceAllString(strings.ToLower(base), "-"), "-.")
+			name = strings.Trim(k8sName(strings.ToLower(base)), "-.")
 			if output == "-" || name == "" {
 				name = "recorded"
 			}
