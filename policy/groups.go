@@ -3,6 +3,7 @@ package policy
 import (
 	"slices"
 	"sort"
+	"sync"
 )
 
 // Group is a named set of syscalls that serve one purpose, written @name
@@ -250,14 +251,18 @@ var privilegedExtra = []string{
 // privilegedFrom are the groups @privileged includes.
 var privilegedFrom = []string{"clock-set", "module", "mount", "raw-io", "reboot", "swap"}
 
-// groups is groupDefs plus @privileged, sorted by name; byGroupName
-// indexes it.
-var (
-	groups      []Group
-	byGroupName = map[string]int{}
-)
+// groupTable is groupDefs plus @privileged, sorted by name, and an index
+// of it by name.
+type groupTable struct {
+	list   []Group
+	byName map[string]int
+}
 
-func init() {
+// groups builds the table on first use rather than at package
+// initialisation: every program linking policy (syscage run among them)
+// would otherwise pay for the sorting at start-up whether or not it ever
+// names a group.
+var groups = sync.OnceValue(func() groupTable {
 	priv := slices.Clone(privilegedExtra)
 	for _, g := range groupDefs {
 		if slices.Contains(privilegedFrom, g.Name) {
@@ -265,29 +270,32 @@ func init() {
 		}
 	}
 	sort.Strings(priv)
-	groups = append(slices.Clone(groupDefs), Group{
+	list := append(slices.Clone(groupDefs), Group{
 		Name: "privileged",
 		Doc: "Syscalls that need a capability to do anything useful: the members of @clock-set, " +
 			"@module, @mount, @raw-io, @reboot and @swap, plus accounting, quotas, host names, the " +
 			"kernel log, file handles, fanotify and bpf.",
 		Syscalls: slices.Compact(priv),
 	})
-	for i := range groups {
-		groups[i].Syscalls = slices.Clone(groups[i].Syscalls)
-		sort.Strings(groups[i].Syscalls)
-		groups[i].Syscalls = slices.Compact(groups[i].Syscalls)
+	for i := range list {
+		list[i].Syscalls = slices.Clone(list[i].Syscalls)
+		sort.Strings(list[i].Syscalls)
+		list[i].Syscalls = slices.Compact(list[i].Syscalls)
 	}
-	sort.Slice(groups, func(i, j int) bool { return groups[i].Name < groups[j].Name })
-	for i, g := range groups {
-		byGroupName[g.Name] = i
+	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+	byName := make(map[string]int, len(list))
+	for i, g := range list {
+		byName[g.Name] = i
 	}
-}
+	return groupTable{list, byName}
+})
 
 // Groups returns every syscall group, sorted by name. The result is a
 // copy.
 func Groups() []Group {
-	out := make([]Group, len(groups))
-	for i, g := range groups {
+	gt := groups()
+	out := make([]Group, len(gt.list))
+	for i, g := range gt.list {
 		g.Syscalls = slices.Clone(g.Syscalls)
 		out[i] = g
 	}
@@ -300,11 +308,12 @@ func GroupByName(name string) (Group, bool) {
 	if len(name) > 0 && name[0] == '@' {
 		name = name[1:]
 	}
-	i, ok := byGroupName[name]
+	gt := groups()
+	i, ok := gt.byName[name]
 	if !ok {
 		return Group{}, false
 	}
-	g := groups[i]
+	g := gt.list[i]
 	g.Syscalls = slices.Clone(g.Syscalls)
 	return g, true
 }
@@ -312,17 +321,19 @@ func GroupByName(name string) (Group, bool) {
 // groupMembers returns the shared member list of a group; callers must
 // not modify it.
 func groupMembers(name string) ([]string, bool) {
-	i, ok := byGroupName[name]
+	gt := groups()
+	i, ok := gt.byName[name]
 	if !ok {
 		return nil, false
 	}
-	return groups[i].Syscalls, true
+	return gt.list[i].Syscalls, true
 }
 
 // groupNames lists the group names, for suggestions.
 func groupNames() []string {
-	out := make([]string, len(groups))
-	for i, g := range groups {
+	gt := groups()
+	out := make([]string, len(gt.list))
+	for i, g := range gt.list {
 		out[i] = g.Name
 	}
 	return out

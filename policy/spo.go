@@ -3,7 +3,6 @@ package policy
 import (
 	"bytes"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,7 +28,6 @@ var (
 	spoSpecExtra    = []string{"baseProfileName", "disabled", "state"}
 	spoSyscallKeys  = []string{"names", "action", "errnoRet", "args"}
 	spoAPIVersions  = []string{spoGroup + "/v1alpha1", spoGroup + "/v1beta1", spoGroup + "/v1"}
-	spoNameSyntax   = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 	spoMaxNameBytes = 253
 )
 
@@ -406,9 +404,32 @@ func spoCommentOut(c string) string {
 	return strings.Join(lines, "\n")
 }
 
+// spoNameSyntax reports whether name is a DNS subdomain as RFC 1123 and
+// Kubernetes write it, leaving the length aside: labels separated by
+// '.', each of lower-case letters, digits and '-', starting and ending
+// with a letter or digit. It is the regular expression
+// ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$
+// written out, so that nothing is compiled at start-up.
+func spoNameSyntax(name string) bool {
+	for label := range strings.SplitSeq(name, ".") {
+		if label == "" || !spoAlnum(label[0]) || !spoAlnum(label[len(label)-1]) {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			if !spoAlnum(label[i]) && label[i] != '-' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// spoAlnum reports whether c is a lower-case ASCII letter or a digit.
+func spoAlnum(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' }
+
 // spoCheckName checks a Kubernetes object name (a DNS subdomain, RFC 1123).
 func spoCheckName(name string) error {
-	if name == "" || len(name) > spoMaxNameBytes || !spoNameSyntax.MatchString(name) {
+	if name == "" || len(name) > spoMaxNameBytes || !spoNameSyntax(name) {
 		hint := strings.Trim(strings.Map(func(r rune) rune {
 			switch {
 			case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-', r == '.':
@@ -419,7 +440,7 @@ func spoCheckName(name string) error {
 			return '-'
 		}, name), "-.")
 		msg := fmt.Sprintf("%q is not a Kubernetes object name: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit, at most %d characters", name, spoMaxNameBytes)
-		if hint != "" && len(hint) <= spoMaxNameBytes && spoNameSyntax.MatchString(hint) {
+		if hint != "" && len(hint) <= spoMaxNameBytes && spoNameSyntax(hint) {
 			msg += fmt.Sprintf("; did you mean %q?", hint)
 		}
 		return fmt.Errorf("%s", msg)

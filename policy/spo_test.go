@@ -2,6 +2,7 @@ package policy
 
 import (
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -303,4 +304,55 @@ func TestParseAny(t *testing.T) {
 			t.Errorf("%s: read as %s", src, Format(p))
 		}
 	}
+}
+
+// spoNameRE is the definition spoNameSyntax implements by hand.
+var spoNameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+
+// TestSPONameSyntax: the hand-written check accepts exactly the names
+// the RFC 1123 subdomain expression accepts.
+func TestSPONameSyntax(t *testing.T) {
+	tests := []struct {
+		name string
+		want bool
+	}{
+		{"web", true},
+		{"a", true},
+		{"0", true},
+		{"web-1.shop.example", true},
+		{"a--b", true},
+		{"", false},
+		{".", false},
+		{"a.", false},
+		{".a", false},
+		{"a..b", false},
+		{"-a", false},
+		{"a-", false},
+		{"a.-b", false},
+		{"a-.b", false},
+		{"Web", false},
+		{"we_b", false},
+		{"caf\u00e9", false},
+		{"web\n", false},
+		{"\xff", false},
+	}
+	for _, tt := range tests {
+		if got := spoNameSyntax(tt.name); got != tt.want {
+			t.Errorf("spoNameSyntax(%q) = %v, want %v", tt.name, got, tt.want)
+		}
+		if re := spoNameRE.MatchString(tt.name); re != tt.want {
+			t.Errorf("the expression says %v for %q, the table %v", re, tt.name, tt.want)
+		}
+	}
+}
+
+func FuzzSPONameSyntax(f *testing.F) {
+	for _, s := range []string{"", "web", "a.b-c", "a..b", "-a", "A", "a\n", "\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := spoNameSyntax(s), spoNameRE.MatchString(s); got != want {
+			t.Errorf("spoNameSyntax(%q) = %v, the expression says %v", s, got, want)
+		}
+	})
 }
