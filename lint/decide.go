@@ -259,7 +259,7 @@ type fallbackSites struct {
 // they fall back to is permitted.
 func fallbackCheck(a *arch.Arch, get func(string) ([]outcome, error), fbs *fallbackSites) error {
 	enosys, _ := a.Errno("ENOSYS")
-	for _, fb := range fallbacks {
+	for _, fb := range fallbacks() {
 		outs, err := get(fb.name)
 		if err != nil {
 			return err

@@ -1,5 +1,7 @@
 package lint
 
+import "sync"
+
 // fallback is a syscall whose callers retry with older syscalls when,
 // and only when, it fails with ENOSYS.
 type fallback struct {
@@ -13,8 +15,9 @@ type fallback struct {
 
 // fallbacks lists the syscalls that must be denied with ENOSYS, never
 // another errno, when what they fall back to is allowed: EPERM makes the
-// caller report the error instead of using the older call.
-var fallbacks = func() []fallback {
+// caller report the error instead of using the older call. The list is
+// built on first use, not while every program linking lint starts.
+var fallbacks = sync.OnceValue(func() []fallback {
 	out := []fallback{
 		{"clone3", []string{"clone"}, "glibc 2.34 and later try clone3 first and use clone only after ENOSYS"},
 		{"faccessat2", []string{"faccessat"}, "glibc 2.33 and later try faccessat2 first and use faccessat only after ENOSYS"},
@@ -44,4 +47,4 @@ var fallbacks = func() []fallback {
 		out = append(out, fallback{p[0], []string{p[1]}, "glibc on 32-bit architectures uses " + p[1] + " only after " + p[0] + " fails with ENOSYS"})
 	}
 	return out
-}()
+})
