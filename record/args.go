@@ -45,41 +45,44 @@ type syscallSpec struct {
 
 // specs are the syscalls whose scalar arguments make tight rules, and how.
 // Pointer arguments are never captured: a filter cannot look behind them.
-var specs = map[string]syscallSpec{
-	"socket":            {grouped: true, args: []argSpec{{"family", shapeIn, symFamily}, {"type", shapeIn, symSockType}, {"protocol", shapeIn, symProtocol}}},
-	"socketpair":        {grouped: true, args: []argSpec{{"family", shapeIn, symFamily}, {"type", shapeIn, symSockType}, {"protocol", shapeIn, symProtocol}}},
-	"setsockopt":        {grouped: true, args: []argSpec{{"level", shapeIn, symLevel}, {"optname", shapeIn, symOptname}}},
-	"getsockopt":        {grouped: true, args: []argSpec{{"level", shapeIn, symLevel}, {"optname", shapeIn, symOptname}}},
-	"ioctl":             {args: []argSpec{{"cmd", shapeIn, symIoctl}}},
-	"prctl":             {args: []argSpec{{"option", shapeIn, symPrctl}}},
-	"fcntl":             {args: []argSpec{{"cmd", shapeIn, symFcntl}}},
-	"fcntl64":           {args: []argSpec{{"cmd", shapeIn, symFcntl}}},
-	"clone":             {args: []argSpec{{"clone_flags", shapeOnly, symCloneFlags}}},
-	"unshare":           {args: []argSpec{{"unshare_flags", shapeOnly, symUnshare}}},
-	"setns":             {args: []argSpec{{"flags", shapeIn, symNsType}}},
-	"personality":       {args: []argSpec{{"personality", shapeIn, symPersonality}}},
-	"mmap":              {args: []argSpec{{"prot", shapeIn, symProt}, {"flags", shapeOnly, symMapFlags}}},
-	"mmap2":             {args: []argSpec{{"prot", shapeIn, symProt}, {"flags", shapeOnly, symMapFlags}}},
-	"mprotect":          {args: []argSpec{{"prot", shapeIn, symProt}}},
-	"pkey_mprotect":     {args: []argSpec{{"prot", shapeIn, symProt}}},
-	"kill":              {args: []argSpec{{"sig", shapeIn, symSignal}}},
-	"tkill":             {args: []argSpec{{"sig", shapeIn, symSignal}}},
-	"tgkill":            {args: []argSpec{{"sig", shapeIn, symSignal}}},
-	"rt_sigqueueinfo":   {args: []argSpec{{"sig", shapeIn, symSignal}}},
-	"rt_tgsigqueueinfo": {args: []argSpec{{"sig", shapeIn, symSignal}}},
-	"pidfd_send_signal": {args: []argSpec{{"sig", shapeIn, symSignal}}},
-	"madvise":           {args: []argSpec{{"behavior", shapeIn, symMadvise}}},
-	"futex":             {args: []argSpec{{"op", shapeIn, symFutex}}},
-	"futex_time64":      {args: []argSpec{{"op", shapeIn, symFutex}}},
-	"arch_prctl":        {args: []argSpec{{"option", shapeIn, symNumber}}},
-	"socketcall":        {args: []argSpec{{"call", shapeIn, symNumber}}},
-}
+// The map is built on first use, not while syscage starts.
+var specs = sync.OnceValue(func() map[string]syscallSpec {
+	return map[string]syscallSpec{
+		"socket":            {grouped: true, args: []argSpec{{"family", shapeIn, symFamily}, {"type", shapeIn, symSockType}, {"protocol", shapeIn, symProtocol}}},
+		"socketpair":        {grouped: true, args: []argSpec{{"family", shapeIn, symFamily}, {"type", shapeIn, symSockType}, {"protocol", shapeIn, symProtocol}}},
+		"setsockopt":        {grouped: true, args: []argSpec{{"level", shapeIn, symLevel}, {"optname", shapeIn, symOptname}}},
+		"getsockopt":        {grouped: true, args: []argSpec{{"level", shapeIn, symLevel}, {"optname", shapeIn, symOptname}}},
+		"ioctl":             {args: []argSpec{{"cmd", shapeIn, symIoctl}}},
+		"prctl":             {args: []argSpec{{"option", shapeIn, symPrctl}}},
+		"fcntl":             {args: []argSpec{{"cmd", shapeIn, symFcntl}}},
+		"fcntl64":           {args: []argSpec{{"cmd", shapeIn, symFcntl}}},
+		"clone":             {args: []argSpec{{"clone_flags", shapeOnly, symCloneFlags}}},
+		"unshare":           {args: []argSpec{{"unshare_flags", shapeOnly, symUnshare}}},
+		"setns":             {args: []argSpec{{"flags", shapeIn, symNsType}}},
+		"personality":       {args: []argSpec{{"personality", shapeIn, symPersonality}}},
+		"mmap":              {args: []argSpec{{"prot", shapeIn, symProt}, {"flags", shapeOnly, symMapFlags}}},
+		"mmap2":             {args: []argSpec{{"prot", shapeIn, symProt}, {"flags", shapeOnly, symMapFlags}}},
+		"mprotect":          {args: []argSpec{{"prot", shapeIn, symProt}}},
+		"pkey_mprotect":     {args: []argSpec{{"prot", shapeIn, symProt}}},
+		"kill":              {args: []argSpec{{"sig", shapeIn, symSignal}}},
+		"tkill":             {args: []argSpec{{"sig", shapeIn, symSignal}}},
+		"tgkill":            {args: []argSpec{{"sig", shapeIn, symSignal}}},
+		"rt_sigqueueinfo":   {args: []argSpec{{"sig", shapeIn, symSignal}}},
+		"rt_tgsigqueueinfo": {args: []argSpec{{"sig", shapeIn, symSignal}}},
+		"pidfd_send_signal": {args: []argSpec{{"sig", shapeIn, symSignal}}},
+		"madvise":           {args: []argSpec{{"behavior", shapeIn, symMadvise}}},
+		"futex":             {args: []argSpec{{"op", shapeIn, symFutex}}},
+		"futex_time64":      {args: []argSpec{{"op", shapeIn, symFutex}}},
+		"arch_prctl":        {args: []argSpec{{"option", shapeIn, symNumber}}},
+		"socketcall":        {args: []argSpec{{"call", shapeIn, symNumber}}},
+	}
+})
 
 // argSlots returns the slots of the captured arguments of a syscall on
 // an arch, in the spec's order, or nil when none are captured there
 // (unknown syscall, or no signature: 64-bit arguments on 32-bit ABIs).
 func argSlots(a *arch.Arch, name string) []int {
-	spec, ok := specs[name]
+	spec, ok := specs()[name]
 	if !ok {
 		return nil
 	}

@@ -56,7 +56,7 @@ func TestSymbols(t *testing.T) {
 		{"arch_prctl", "option", 0x1002, [6]uint64{}, "0x1002"},
 	}
 	for _, tc := range cases {
-		spec, ok := specs[tc.syscall]
+		spec, ok := specs()[tc.syscall]
 		if !ok {
 			t.Fatalf("no spec for %s", tc.syscall)
 		}

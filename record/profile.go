@@ -357,7 +357,7 @@ func impliedCalls(a *arch.Arch, calls []*Syscall) []*Syscall {
 // specFor returns the argument spec of a syscall, with flag arguments
 // made exact for ProfileOptions.ExactFlags.
 func specFor(name string, o ProfileOptions) syscallSpec {
-	spec := specs[name]
+	spec := specs()[name]
 	if !o.ExactFlags {
 		return spec
 	}
