@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -42,8 +43,12 @@ type threadCreds struct {
 
 // supervisorUserNS names the supervisor's user namespace
 // ("user:[4026531837]"), to tell targets whose capabilities mean nothing
-// here: those of another namespace.
-var supervisorUserNS, _ = readlink("/proc/self/ns/user")
+// here: those of another namespace. It is read on first use, not at
+// start-up: most programs that import the package never broker a file.
+var supervisorUserNS = sync.OnceValue(func() string {
+	ns, _ := readlink("/proc/self/ns/user")
+	return ns
+})
 
 const (
 	capSetgid = 6
@@ -151,14 +156,15 @@ func openat2(dirFD int, path string, how *unix.OpenHow) (int, error) {
 }
 
 // supervisorUmask is the supervisor's own umask, which the kernel
-// applies to every file the broker creates.
-var supervisorUmask = func() uint32 {
+// applies to every file the broker creates; read on first use, like
+// supervisorUserNS.
+var supervisorUmask = sync.OnceValue(func() uint32 {
 	st, err := readStatus(os.Getpid())
 	if err != nil || st.umask == noUmask {
 		return 0o022
 	}
 	return st.umask
-}()
+})
 
 // openCreating opens with O_CREAT or O_TMPFILE under the target's umask.
 // The umask belongs to the whole supervisor process (all its threads
@@ -177,7 +183,7 @@ func openCreating(dirFD int, path string, how *unix.OpenHow, umask uint32) (int,
 	}
 	how.Mode &^= uint64(umask)
 	want := uint32(how.Mode) & 0o777
-	if want&supervisorUmask == 0 {
+	if want&supervisorUmask() == 0 {
 		return openat2(dirFD, path, how) // the supervisor's umask changes nothing
 	}
 	tmpfile := how.Flags&oTmpfile != 0

@@ -159,7 +159,7 @@ func (c *threadCache) load(b *Broker, r *Request) (*threadInfo, error) {
 	if t.id.caps != 0 {
 		// Capabilities held in another user namespace grant nothing
 		// over files owned outside it; counting them here would.
-		if ns, err := readlink("/proc/" + tid + "/ns/user"); err != nil || ns != supervisorUserNS {
+		if ns, err := readlink("/proc/" + tid + "/ns/user"); err != nil || ns != supervisorUserNS() {
 			t.id.caps = 0
 		}
 	}
