@@ -1,3 +1,10 @@
+// The runtime's goroutine that follows changes of the CPU limit after
+// start-up (Go 1.25's updatemaxprocs) stays off: starting it costs a
+// thread while syscage starts, and a program launched by syscage run
+// waits for that. syscage's commands are brief, or light daemons (agent,
+// watch) that need no more than the GOMAXPROCS of their start.
+//go:debug updatemaxprocs=0
+
 // Command syscage is a syscall firewall for Linux: it writes, compiles,
 // inspects, enforces and learns seccomp-BPF filters. Each subcommand lives
 // in its own file and only wires packages together.
