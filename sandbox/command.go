@@ -88,8 +88,16 @@ type Command struct {
 	// failStage makes the init stage fail on purpose at a named point
 	// (tests of the all-or-nothing start).
 	failStage string
+	// forceStage makes Start use the re-executed stage even when the
+	// direct start would do (tests of both).
+	forceStage bool
+	// how is the way Start started the program: "direct" or "stage".
+	how string
 
 	finish func() // stops the supervisor of UseSupervisedPolicy
+
+	directWhy  *string       // directStart's verdict, once computed
+	threadDone chan struct{} // closed to end the filtered thread of a direct start
 
 	pid       int
 	kmsg      *kmsgReader
@@ -97,8 +105,9 @@ type Command struct {
 	stopSig   chan struct{}
 	sigReady  chan struct{} // closed once the signals are subscribed to
 	sigDone   sync.WaitGroup
-	sigMu     sync.Mutex // held while forwarding, so that reaping waits
-	sigOff    bool       // the pid is about to be reaped: forward no more
+	sigMu     sync.Mutex       // held while forwarding, so that reaping waits
+	sigOff    bool             // the pid is about to be reaped: forward no more
+	sigEarly  []syscall.Signal // received before the program's pid was known
 	waited    bool
 	startedOK bool
 }
@@ -276,6 +285,15 @@ func (c *Command) Start() error {
 		c.Finish()
 		return err
 	}
+	if c.directStart() == "" {
+		if c.ForwardSignals {
+			// Subscribing takes a thread round trip per signal: it runs
+			// while the program starts, and signals that come before the
+			// program exists are relayed once it does.
+			c.forwardSignals()
+		}
+		return c.startDirect(cfg)
+	}
 	// The child's descriptors: 0-2, kept ones under their numbers, then
 	// the settings pipe and the status socket above them all.
 	top := 2
@@ -356,7 +374,8 @@ func (c *Command) Start() error {
 		}
 		return &StartError{Code: ExitInternal, Msg: msg}
 	}
-	c.pid = pid
+	c.setPid(pid)
+	c.how = "stage"
 	cfgR.Close()
 	statusChild.Close()
 	// Audit records of a kill are read from /dev/kmsg from here on: the
@@ -512,6 +531,7 @@ func (c *Command) Wait() (*Exit, error) {
 		}
 		break
 	}
+	c.endThread()
 	defer c.kmsg.Close()
 	ex := &Exit{}
 	if c.gate != nil {
@@ -582,13 +602,32 @@ func (c *Command) forwardSignals() {
 					continue // the terminal delivered it to the program already
 				}
 				c.sigMu.Lock()
-				if !c.sigOff {
+				switch {
+				case c.sigOff:
+				case c.pid <= 0:
+					// The program does not exist yet: setPid delivers it.
+					c.sigEarly = append(c.sigEarly, s.(syscall.Signal))
+				default:
 					unix.Kill(c.pid, s.(syscall.Signal))
 				}
 				c.sigMu.Unlock()
 			}
 		}
 	}()
+}
+
+// setPid records the program's pid and relays the signals that arrived
+// before it was known.
+func (c *Command) setPid(pid int) {
+	c.sigMu.Lock()
+	defer c.sigMu.Unlock()
+	c.pid = pid
+	if pid > 0 && !c.sigOff {
+		for _, s := range c.sigEarly {
+			unix.Kill(pid, s)
+		}
+	}
+	c.sigEarly = nil
 }
 
 // stopForwarding stops relaying signals to the program, whose pid may be

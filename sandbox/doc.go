@@ -1,9 +1,22 @@
 // Package sandbox puts a program in the cage: it starts the program in a
-// re-executed init stage that hardens the process (file descriptors,
-// no_new_privs, capabilities, namespaces, environment), installs the
-// seccomp filters as the very last step and executes the program, then
-// forwards signals, passes the exit status through and explains a death
+// hardened process (file descriptors, no_new_privs, capabilities,
+// namespaces, environment) with the seccomp filters installed as the very
+// last step before execve, then forwards signals, passes the exit status through and explains a death
 // by the filter. Self applies filters to the calling Go program instead.
+//
+// A program starts one of two ways. The direct start (the usual one)
+// forks it from a thread of the calling process: one goroutine locks
+// itself to an OS thread for good, hardens that thread (capabilities and
+// no_new_privs belong to threads), installs the filters on it alone
+// (no TSYNC) and forks and executes the program from it with package
+// syscall, so the child inherits all of it; the thread does nothing else
+// and ends once the program is reaped (the program's parent-death signal
+// is tied to it). Go code runs under the filters there, the runtime's and
+// package syscall's fork code, so the direct start is taken only when
+// the filters allow every system call that code makes, with the
+// arguments it makes them with (the default profile does; see
+// directCalls); otherwise, and for an exec gate, new namespaces or an
+// InitPath, the program starts through the re-executed init stage.
 //
 // The init stage exists because the Go runtime cannot run code between
 // fork and exec: the parent starts its own executable (/proc/self/exe)
@@ -36,5 +49,6 @@
 // (UseSupervisedPolicy: a files block, notify rules, alerts) the listener
 // belongs to the profile's own filter, and the filtered thread waits,
 // spinning without a system call, until the parent serves it before
-// execve.
+// execve. The direct start gets the listener in its own process and
+// serves it before the fork.
 package sandbox

@@ -32,6 +32,12 @@ func TestMain(m *testing.M) {
 	if name, ok := os.LookupEnv(execEnv); ok {
 		os.Exit(runExecHelper(name))
 	}
+	if _, ok := os.LookupEnv(mainThreadEnv); ok {
+		os.Exit(runMainThreadHelper())
+	}
+	if how, ok := os.LookupEnv(parentDeathEnv); ok {
+		os.Exit(runParentDeathHelper(how))
+	}
 	os.Exit(m.Run())
 }
 
@@ -66,6 +72,16 @@ var probes = map[string]func() int{
 	"getppid": func() int {
 		_, _, e := unix.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
 		fmt.Println("getppid errno:", int(e))
+		return 0
+	},
+	"getpgrp": func() int {
+		// Neither the Go runtime nor the syscall package's child code
+		// calls getpgrp, so filters on it leave the direct start alone.
+		r, _, e := unix.RawSyscall(unix.SYS_GETPGRP, 0, 0, 0)
+		if e == 0 && int(r) < 0 {
+			e = unix.Errno(-int(r))
+		}
+		fmt.Println("getpgrp errno:", int(e))
 		return 0
 	},
 	"uidmap": func() int {

@@ -390,23 +390,7 @@ func newSockFprog(raw []byte) *sockFprog {
 
 // checkExecutable reports 127 or 126 before any filter when execve would
 // fail for want of the file or of permission to execute it.
-func (s *stage) checkExecutable() *Status {
-	var st syscall.Stat_t
-	if err := syscall.Stat(s.cfg.Path, &st); err != nil {
-		e := errnoOf(err)
-		if e == syscall.ENOENT || e == syscall.ENOTDIR {
-			return fail(ExitNotFound, e, s.cfg.Path)
-		}
-		return fail(ExitCannotExecute, e, s.cfg.Path)
-	}
-	if st.Mode&syscall.S_IFMT == syscall.S_IFDIR {
-		return fail(ExitCannotExecute, syscall.EISDIR, s.cfg.Path)
-	}
-	if err := syscall.Faccessat(_AT_FDCWD, s.cfg.Path, 1, atEAccess); err != nil {
-		return fail(ExitCannotExecute, errnoOf(err), s.cfg.Path)
-	}
-	return nil
-}
+func (s *stage) checkExecutable() *Status { return CheckExecutable(s.cfg.Path) }
 
 const _AT_FDCWD = -100
 

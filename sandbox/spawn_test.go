@@ -1,0 +1,453 @@
+package sandbox
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/syscage/syscage/arch"
+	"github.com/syscage/syscage/bpf"
+	"github.com/syscage/syscage/internal/testenv"
+	"github.com/syscage/syscage/policy/profiles"
+	"github.com/syscage/syscage/seccomp"
+)
+
+func TestDirectBlocker(t *testing.T) {
+	a := arch.Native()
+	if a == nil {
+		t.Skip("no native architecture tables")
+	}
+	errno := bpf.RetErrno | uint32(unix.EPERM)
+	cases := []struct {
+		name    string
+		filter  bpf.Program
+		dir     bool
+		blocker string // "" for none; else the syscall named
+	}{
+		{"allow all", allowAll, false, ""},
+		{"an unrelated syscall denied", filter(t, bpf.RetAllow, rule{"mount", errno}, rule{"getpgrp", errno}), false, ""},
+		{"futex", filter(t, bpf.RetAllow, rule{"futex", errno}), false, "futex"},
+		{"signal handlers reset in the child", filter(t, bpf.RetAllow, rule{"rt_sigaction", errno}), false, "rt_sigaction"},
+		{"the child's parent check", filter(t, bpf.RetAllow, rule{"getppid", bpf.RetUserNotif}), false, "getppid"},
+		{"clone", filter(t, bpf.RetAllow, rule{"clone", bpf.RetKillProcess}), false, "clone"},
+		{"the thread's end", filter(t, bpf.RetAllow, rule{"exit", bpf.RetKillThread}), false, "exit"},
+		{"logged is not allowed", filter(t, bpf.RetAllow, rule{"mmap", bpf.RetLog}), false, "mmap"},
+		{"chdir only with a directory", filter(t, bpf.RetAllow, rule{"chdir", errno}), false, ""},
+		{"chdir with a directory", filter(t, bpf.RetAllow, rule{"chdir", errno}), true, "chdir"},
+		{"default deny", filter(t, errno), false, "futex"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := directBlocker([]bpf.Program{tc.filter}, a, tc.dir)
+			if tc.blocker == "" && got != "" {
+				t.Errorf("blocked by %q, want none", got)
+			}
+			if tc.blocker != "" && !strings.HasPrefix(got, tc.blocker+"[") {
+				t.Errorf("blocked by %q, want %s", got, tc.blocker)
+			}
+		})
+	}
+	// A stack blocks when any of its filters does.
+	if got := directBlocker([]bpf.Program{allowAll, filter(t, bpf.RetAllow, rule{"futex", errno})}, a, false); !strings.HasPrefix(got, "futex[") {
+		t.Errorf("stack: blocked by %q, want futex", got)
+	}
+}
+
+// TestDirectProfiles pins which embedded profiles start directly: the
+// default profile must, since it is what `syscage run` uses unless told
+// otherwise, and the profiles with an exec gate cannot.
+func TestDirectProfiles(t *testing.T) {
+	if arch.Native() == nil {
+		t.Skip("no native architecture tables")
+	}
+	want := map[string]bool{"default": true, "no-network": true, "no-exec": false, "strict": false}
+	for _, name := range profiles.Names() {
+		c := &Command{Path: "/bin/true"}
+		if err := c.UseProfile(name); err != nil {
+			t.Fatal(err)
+		}
+		w, known := want[name]
+		if !known {
+			t.Errorf("profile %s: say whether it starts directly", name)
+			continue
+		}
+		if why := c.directStart(); (why == "") != w {
+			t.Errorf("profile %s: direct start %v (%s), want %v", name, why == "", why, w)
+		}
+	}
+}
+
+// paths runs f once with each way of starting a program and checks the
+// way was taken.
+func paths(t *testing.T, f func(t *testing.T, c func(*Command) *Command)) {
+	for _, how := range []string{"direct", "stage"} {
+		t.Run(how, func(t *testing.T) {
+			var started []*Command
+			f(t, func(c *Command) *Command {
+				c.forceStage = how == "stage"
+				started = append(started, c)
+				return c
+			})
+			for _, c := range started {
+				if c.how != "" && c.how != how {
+					t.Errorf("%s started %s, want %s", c.Path, c.how, how)
+				}
+			}
+		})
+	}
+}
+
+func TestStartBothWays(t *testing.T) {
+	needSeccomp(t)
+	testenv.NeedRoot(t)
+	sh := testenv.NeedCommand(t, "sh")
+	errno42 := filter(t, bpf.RetAllow, rule{"getpgrp", bpf.RetErrno | 42})
+	dir := t.TempDir()
+	noExec := filepath.Join(dir, "noexec")
+	if err := os.WriteFile(noExec, []byte("#!/bin/sh\necho ran\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	badFormat := filepath.Join(dir, "garbage")
+	if err := os.WriteFile(badFormat, []byte("\x7fELF garbage"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	leak, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leak.Close()
+	unix.FcntlInt(leak.Fd(), unix.F_SETFD, 0) // only the start can keep it from the program
+	keep, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer keep.Close()
+
+	paths(t, func(t *testing.T, cmd func(*Command) *Command) {
+		t.Run("exit status", func(t *testing.T) {
+			for _, tc := range []struct {
+				script  string
+				code    int
+				sig     unix.Signal
+				wantOut string
+			}{
+				{"echo hello", 0, 0, "hello\n"},
+				{"exit 7", 7, 0, ""},
+				{"kill -TERM $$", 128 + 15, unix.SIGTERM, ""},
+			} {
+				c := cmd(&Command{Path: sh, Args: []string{"sh", "-c", tc.script}, Filters: []bpf.Program{errno42}})
+				ex, out, errOut, err := runCaptured(t, c)
+				if err != nil {
+					t.Fatalf("%s: %v %s", tc.script, err, errOut)
+				}
+				if ex.Code != tc.code || ex.Signal != tc.sig || out != tc.wantOut {
+					t.Errorf("%s: exit %+v out %q, want %d %v %q", tc.script, ex, out, tc.code, tc.sig, tc.wantOut)
+				}
+			}
+		})
+		t.Run("start errors", func(t *testing.T) {
+			for _, tc := range []struct {
+				path string
+				dir  string
+				code int
+				msg  string
+			}{
+				{filepath.Join(dir, "nope"), "", ExitNotFound, "nope"},
+				{noExec, "", ExitCannotExecute, "permission denied"},
+				{dir, "", ExitCannotExecute, "directory"},
+				{badFormat, "", ExitCannotExecute, "exec format"},
+				{"./garbage", dir, ExitCannotExecute, "exec format"},
+				{"/bin/true", filepath.Join(dir, "no-such-dir"), ExitInternal, "no-such-dir"},
+			} {
+				c := cmd(&Command{Path: tc.path, Dir: tc.dir, Filters: []bpf.Program{errno42}})
+				_, out, _, err := runCaptured(t, c)
+				var se *StartError
+				if !errors.As(err, &se) || se.Code != tc.code || !strings.Contains(strings.ToLower(se.Error()), tc.msg) {
+					t.Errorf("%s: got %v, want code %d and %q", tc.path, err, tc.code, tc.msg)
+				}
+				if out != "" {
+					t.Errorf("%s: the program ran: %q", tc.path, out)
+				}
+			}
+		})
+		t.Run("hardening", func(t *testing.T) {
+			c, _ := probeCommand(t, "status", errno42)
+			c = cmd(c)
+			ex, out, errOut, err := runCaptured(t, c)
+			if err != nil || ex.Code != 0 {
+				t.Fatalf("run: %v %+v %s", err, ex, errOut)
+			}
+			want := DefaultCaps.hex()
+			for _, line := range []string{
+				"CapInh: " + want, "CapPrm: " + want, "CapEff: " + want, "CapBnd: " + want,
+				"CapAmb: 0000000000000000", "NoNewPrivs: 1", "Seccomp: 2", "Seccomp_filters: 1",
+			} {
+				if !strings.Contains(out, line+"\n") {
+					t.Errorf("status lacks %q:\n%s", line, out)
+				}
+			}
+		})
+		t.Run("descriptors", func(t *testing.T) {
+			c := cmd(&Command{Path: sh, Args: []string{"sh", "-c", "cd /proc/$$/fd && echo fds: *"}, Filters: []bpf.Program{errno42}})
+			c.KeepFDs = []int{int(keep.Fd())}
+			_, out, errOut, err := runCaptured(t, c)
+			if err != nil {
+				t.Fatalf("%v %s", err, errOut)
+			}
+			dirFD := 3
+			if keep.Fd() == 3 {
+				dirFD = 4
+			}
+			want := fmt.Sprintf("fds: 0 1 2 %d %d\n", min(dirFD, int(keep.Fd())), max(dirFD, int(keep.Fd())))
+			if out != want {
+				t.Errorf("got %q, want %q (fd %d must be closed)", out, want, leak.Fd())
+			}
+			// The kept descriptor is the caller's: still open, still
+			// close-on-exec.
+			if fl, err := unix.FcntlInt(keep.Fd(), unix.F_GETFD, 0); err != nil || fl&unix.FD_CLOEXEC == 0 {
+				t.Errorf("kept descriptor after the run: flags %d, %v", fl, err)
+			}
+		})
+		t.Run("filter and working directory", func(t *testing.T) {
+			c := cmd(&Command{Path: "sh", Dir: dir, Args: []string{"sh", "-c", "pwd; ls garbage"}, Filters: []bpf.Program{errno42}})
+			_, out, errOut, err := runCaptured(t, c)
+			if err != nil || out != dir+"\ngarbage\n" {
+				t.Errorf("got %q %v %s, want the directory and its file", out, err, errOut)
+			}
+			p, _ := probeCommand(t, "getpgrp", errno42)
+			p = cmd(p)
+			if _, out, _, _ := runCaptured(t, p); out != "getpgrp errno: 42\n" {
+				t.Errorf("probe: %q", out)
+			}
+		})
+		t.Run("killed", func(t *testing.T) {
+			kill := filter(t, bpf.RetAllow, rule{"getpgrp", bpf.RetKillProcess})
+			c, _ := probeCommand(t, "getpgrp", kill)
+			c = cmd(c)
+			ex, _, errOut, err := runCaptured(t, c)
+			if err != nil {
+				t.Fatalf("%v %s", err, errOut)
+			}
+			if ex.Signal != unix.SIGSYS || !ex.Seccomp {
+				t.Fatalf("exit %+v, want a death by SIGSYS", ex)
+			}
+			if ex.Violation != nil && ex.Violation.Syscall != "getpgrp" {
+				t.Errorf("violation %+v, want getpgrp", ex.Violation)
+			}
+		})
+		t.Run("supervised", func(t *testing.T) {
+			if err := seccomp.ProbeFlags(seccomp.FlagNewListener); err != nil {
+				testenv.Unavailable(t, "seccomp user notification unavailable: %v", err)
+			}
+			c, _ := probeCommand(t, "getpgrp", filter(t, bpf.RetAllow, rule{"getpgrp", bpf.RetUserNotif}))
+			c = cmd(c)
+			c.Supervise = func(fd int) error {
+				go answerOne(fd, -4321)
+				return nil
+			}
+			_, out, errOut, err := runCaptured(t, c)
+			if err != nil || out != "getpgrp errno: 4321\n" {
+				t.Errorf("got %q %v %s, want the supervisor's answer", out, err, errOut)
+			}
+		})
+	})
+}
+
+// filteredTasks returns the threads of this process that carry a seccomp
+// filter.
+func filteredTasks(t *testing.T) []string {
+	t.Helper()
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, task := range tasks {
+		b, err := os.ReadFile("/proc/self/task/" + task.Name() + "/status")
+		if err == nil && strings.Contains(string(b), "\nSeccomp:\t2\n") {
+			out = append(out, task.Name())
+		}
+	}
+	return out
+}
+
+// TestDirectThread checks the direct start's thread: the only one of the
+// process that carries the filters while the program runs, and gone once
+// the program is reaped.
+func TestDirectThread(t *testing.T) {
+	needSeccomp(t)
+	if before := filteredTasks(t); len(before) != 0 {
+		t.Fatalf("filtered threads before the start: %v", before)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	c := &Command{Path: "/bin/sh", Args: []string{"sh", "-c", "read x"}, Filters: []bpf.Program{allowAll}, Stdin: r}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if c.how != "direct" {
+		t.Fatalf("started %s, want direct", c.how)
+	}
+	during := filteredTasks(t)
+	w.Write([]byte("x\n"))
+	w.Close()
+	if _, err := c.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if len(during) != 1 || during[0] == strconv.Itoa(os.Getpid()) {
+		t.Errorf("filtered threads while the program ran: %v, want one, not the main thread", during)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(filteredTasks(t)) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("filtered threads after the reap: %v", filteredTasks(t))
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// mainThreadEnv makes the test binary run the direct start's filtered
+// goroutine on the process's main thread (see runMainThreadHelper).
+const mainThreadEnv = "SYSCAGE_SANDBOX_MAIN_THREAD"
+
+// runMainThreadHelper starts a program directly with the filtered
+// goroutine on the main thread, which the runtime never ends: the start
+// must move to another thread and leave the main one unfiltered.
+func runMainThreadHelper() int {
+	runtime.LockOSThread()
+	if unix.Gettid() != unix.Getpid() {
+		fmt.Println("not on the main thread")
+		return 97
+	}
+	queue := make(chan func(), 1)
+	goFiltered = func(f func()) { queue <- f }
+	type result struct {
+		ex  *Exit
+		err error
+	}
+	done := make(chan result, 1)
+	c := &Command{Path: "/bin/sh", Args: []string{"sh", "-c", "echo program ran"}, Filters: []bpf.Program{allowAll}}
+	go func() {
+		ex, err := c.Run()
+		done <- result{ex, err}
+	}()
+	(<-queue)() // the filtered goroutine, here on the main thread
+	res := <-done
+	if res.err != nil || res.ex.Code != 0 || c.how != "direct" {
+		fmt.Println("run:", res.err, res.ex, c.how)
+		return 1
+	}
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/status", unix.Getpid()))
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "Seccomp:") || strings.HasPrefix(line, "NoNewPrivs:") {
+			fmt.Println("main", strings.Join(strings.Fields(line), " "))
+		}
+	}
+	return 0
+}
+
+func TestDirectFromMainThread(t *testing.T) {
+	needSeccomp(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), mainThreadEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	want := "program ran\nmain NoNewPrivs: 0\nmain Seccomp: 0\n"
+	if string(out) != want {
+		t.Errorf("got %q, want %q", out, want)
+	}
+}
+
+// parentDeathEnv makes the test binary start `sleep` and print its pid,
+// then wait to be killed.
+const parentDeathEnv = "SYSCAGE_SANDBOX_PARENT_DEATH"
+
+func runParentDeathHelper(how string) int {
+	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	// Not the helper's own output: the test reads that until it ends.
+	c := &Command{Path: "/bin/sleep", Args: []string{"sleep", "30"}, Filters: []bpf.Program{allowAll}, forceStage: how == "stage",
+		Stdin: devnull, Stdout: devnull, Stderr: devnull}
+	if err := c.Start(); err != nil {
+		fmt.Println("start:", err)
+		return 1
+	}
+	fmt.Println(c.Pid(), c.how)
+	c.Wait()
+	return 0
+}
+
+// TestParentDeath kills the launcher with SIGKILL and checks the program
+// dies with it, started either way.
+func TestParentDeath(t *testing.T) {
+	needSeccomp(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, how := range []string{"direct", "stage"} {
+		t.Run(how, func(t *testing.T) {
+			cmd := exec.Command(exe)
+			cmd.Env = append(os.Environ(), parentDeathEnv+"="+how)
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var errOut bytes.Buffer
+			cmd.Stderr = &errOut
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			line, err := bufio.NewReader(stdout).ReadString('\n')
+			var pid int
+			var got string
+			if _, err2 := fmt.Sscan(line, &pid, &got); err != nil || err2 != nil || got != how {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("helper said %q (%v) %s", line, err, errOut.String())
+			}
+			cmd.Process.Signal(syscall.SIGKILL)
+			cmd.Wait()
+			// The program was the helper's child: now init's (or a
+			// subreaper's), which reaps it once it dies.
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+				if err != nil || strings.Contains(string(b), ") Z ") || !strings.Contains(string(b), "(sleep)") {
+					return
+				}
+				if time.Now().After(deadline) {
+					if pid > 0 {
+						unix.Kill(pid, unix.SIGKILL)
+					}
+					t.Fatalf("the program (pid %d) outlived its launcher", pid)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+	}
+}
