@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/syscage/syscage/internal/suggest"
 )
@@ -70,7 +71,16 @@ type index struct {
 	mapsOnce sync.Once
 	byName   map[string]int // name -> number
 	byNr     map[int]string // number -> name
+	built    atomic.Bool    // the maps are there
+	scans    atomic.Int32   // Lookups answered by scanning the table
 }
+
+// linearLookups is how many Lookups an architecture answers by scanning
+// its table before it builds its maps. A program that looks up a name or
+// two (syscage run looks up only seccomp on the way to exec) is spared
+// building maps of hundreds of entries, which costs more than a scan; one
+// that looks up many names pays for a few scans at most.
+const linearLookups = 16
 
 // syscalls returns a's table, sorted by number. It is shared: callers
 // must not modify it.
@@ -87,6 +97,7 @@ func (a *Arch) maps() *index {
 			x.byName[s.Name] = s.Nr
 			x.byNr[s.Nr] = s.Name
 		}
+		x.built.Store(true)
 	})
 	return x
 }
@@ -198,8 +209,14 @@ var goarchNames = map[string]string{
 // this package does not know. A Go program on x86_64 is always x86_64,
 // never x32 (Go has no x32 port).
 func Native() *Arch {
+	// A scan of the fourteen, not the name index ByName builds: syscage
+	// run asks for the native architecture on the way to exec.
 	if n, ok := goarchNames[runtime.GOARCH]; ok {
-		return lookup()[n]
+		for _, a := range all {
+			if a.Name == n {
+				return a
+			}
+		}
 	}
 	return nil
 }
@@ -213,6 +230,17 @@ func (a *Arch) AuditArchName() string { return a.auditName }
 
 // Lookup returns the number of the named syscall as the filter sees it.
 func (a *Arch) Lookup(name string) (nr int, ok bool) {
+	if x := a.index; !x.built.Load() && x.scans.Add(1) <= linearLookups {
+		// Backwards, so that a name listed twice gives the number the
+		// map would hold: the later one.
+		table := a.syscalls()
+		for i := len(table) - 1; i >= 0; i-- {
+			if table[i].Name == name {
+				return table[i].Nr, true
+			}
+		}
+		return 0, false
+	}
 	nr, ok = a.maps().byName[name]
 	return nr, ok
 }

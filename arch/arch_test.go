@@ -290,3 +290,26 @@ func TestNamer(t *testing.T) {
 		t.Error("AuditArchValue(ARCH_VAX) succeeded")
 	}
 }
+
+// TestLookupBeforeMaps: the answers Lookup gives by scanning the table,
+// before the maps exist, are the maps' answers, for every name of every
+// architecture and for names no table has; and the maps take over once
+// the scans are used up.
+func TestLookupBeforeMaps(t *testing.T) {
+	unknown := []string{"", "no_such_syscall", "READ", "read "}
+	for _, a := range All() {
+		fresh := *a
+		fresh.index = &index{}
+		names := append(a.SyscallNames(), unknown...)
+		for i, name := range names {
+			wantNr, wantOK := a.maps().byName[name]
+			gotNr, gotOK := fresh.Lookup(name)
+			if gotNr != wantNr || gotOK != wantOK {
+				t.Errorf("%s: lookup %d of %q = %d, %v; the map says %d, %v", a, i+1, name, gotNr, gotOK, wantNr, wantOK)
+			}
+		}
+		if len(names) > linearLookups && !fresh.index.built.Load() {
+			t.Errorf("%s: %d lookups and the maps are still not built", a, len(names))
+		}
+	}
+}
