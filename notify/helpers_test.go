@@ -80,7 +80,7 @@ type targetSpec struct {
 
 // op is one syscall of an "ops" target.
 type op struct {
-	Call  string // open, openat, openat2, creat, raw, exec
+	Call  string // open, openat, openat2, creat, raw, exec, sleep
 	Dirfd string // "" = AT_FDCWD, "pre:N" = targetSpec.PreOpen[N], "bad" = 1000
 	Path  string
 	Flags int
@@ -259,9 +259,19 @@ func recvFD(sock int, timeout time.Duration) (int, error) {
 // function that waits for it and gives its stats.
 func serveTarget(t testing.TB, tg *target, h Handlers, opts Options) (*Supervisor, func() Stats) {
 	t.Helper()
+	return serveTargetWith(t, tg, h, opts, nil)
+}
+
+// serveTargetWith is serveTarget with a function that adjusts the
+// supervisor before it serves.
+func serveTargetWith(t testing.TB, tg *target, h Handlers, opts Options, adjust func(*Supervisor)) (*Supervisor, func() Stats) {
+	t.Helper()
 	s, err := New(tg.listener, h, opts)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if adjust != nil {
+		adjust(s)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -476,6 +486,10 @@ func doOp(o op) opResult {
 		return opResult{Content: string(out), FD: -1}
 	case "raw":
 		r, _, e = unix.Syscall6(uintptr(o.Nr), pathPtr, uintptr(o.Flags), 0, 0, 0, 0)
+	case "sleep":
+		// Nothing notified for Flags milliseconds.
+		time.Sleep(time.Duration(o.Flags) * time.Millisecond)
+		return opResult{FD: -1}
 	default:
 		return opResult{Errno: int(unix.EINVAL), FD: -1}
 	}

@@ -45,6 +45,14 @@ type Request struct {
 	w *worker
 }
 
+// fd is the listener descriptor to use for r: its worker's own.
+func (r *Request) fd() int {
+	if r.w != nil {
+		return r.w.fd
+	}
+	return r.s.fd
+}
+
 // Arg returns argument i as the syscall sees it: on a 32-bit ABI (i386,
 // arm) only the low 32 bits exist, and the kernel does not promise what
 // the high bits of seccomp_data hold for it.
@@ -64,7 +72,7 @@ func (r *Request) IntArg(i int) int32 { return int32(uint32(r.Data.Args[i])) }
 // neither died nor was interrupted since it was received. It returns nil
 // or an error matching ErrGone.
 func (r *Request) Valid() error {
-	if e := idValid(r.s.fd, r.ID); e != 0 {
+	if e := idValid(r.fd(), r.ID); e != 0 {
 		if e == unix.ENOENT {
 			return ErrGone
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -87,14 +88,30 @@ type Supervisor struct {
 	sizes struct{ notif, resp uint16 }
 	opts  Options
 
-	byKey map[uint64]Handler // (AUDIT_ARCH, nr) -> handler
+	byKey map[uint64]entry // (AUDIT_ARCH, nr) -> handler
 
-	lead    chan struct{} // the right to receive, held by one worker at a time
-	stopped chan struct{}
-	stop    sync.Once
-	stopErr error
-	stopFD  int // eventfd that wakes the receiving worker's poll
-	phase   atomic.Uint64
+	// direct: workers wait in SECCOMP_IOCTL_NOTIF_RECV itself, several
+	// at once, rather than in poll(2) first, one at a time (see
+	// recvWakesOnHangUp).
+	direct bool
+	// receivers is how many workers may receive at once.
+	receivers int
+	slots     chan struct{} // the right to receive, one per receiving worker
+	workers   []*worker
+	stopped   chan struct{}
+	stop      sync.Once
+	stopErr   error
+	stopFD    int // eventfd that wakes a worker's poll (not direct)
+	// mu guards running, inKernel and returned: Serve returns once every
+	// worker still running waits in the kernel (direct mode), and a
+	// worker that comes back after that answers for a stopped
+	// supervisor.
+	mu       sync.Mutex
+	idle     *sync.Cond
+	running  int
+	inKernel int
+	halted   bool
+	returned bool
 	// dogWake wakes the watchdog when it sleeps (dogAsleep).
 	dogWake   chan struct{}
 	dogAsleep atomic.Bool
@@ -115,7 +132,7 @@ func New(listener int, h Handlers, opts Options) (*Supervisor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("notification sizes: %w", err)
 	}
-	s := &Supervisor{fd: listener, opts: opts, byKey: map[uint64]Handler{}}
+	s := &Supervisor{fd: listener, opts: opts, byKey: map[uint64]entry{}}
 	s.sizes.notif, s.sizes.resp = ks.Notif, ks.NotifResp
 	if s.opts.Workers <= 0 {
 		s.opts.Workers = DefaultWorkers
@@ -124,7 +141,7 @@ func New(listener int, h Handlers, opts Options) (*Supervisor, error) {
 		found := false
 		for _, a := range arch.All() {
 			if nr, ok := a.Lookup(name); ok {
-				s.byKey[key(a.AuditArch, uint32(nr))] = fn
+				s.byKey[key(a.AuditArch, uint32(nr))] = entry{fn, ownHandler(fn)}
 				found = true
 			}
 		}
@@ -132,12 +149,36 @@ func New(listener int, h Handlers, opts Options) (*Supervisor, error) {
 			return nil, fmt.Errorf("handler for %q: no architecture has a syscall of that name", name)
 		}
 	}
+	s.direct = recvWakesOnHangUp()
+	s.receivers = 1
+	if s.direct {
+		// Each brokered open keeps two threads busy, the target's and
+		// the receiver's, and every receiver waiting in the kernel is
+		// woken for each notification (recv_wait_event waits
+		// non-exclusively), though only one gets it: receivers beyond
+		// half the processors add wake-ups, not throughput.
+		s.receivers = min(s.opts.Workers, max(runtime.GOMAXPROCS(0)/2, 1))
+	}
 	if !opts.NoSyncWakeUp {
 		// Refused by kernels before 6.6 (unknown ioctl, EINVAL): the
 		// supervisor then works as before, just with cross-CPU wake-ups.
 		s.syncWake = setFlags(listener, syncWakeUp) == 0
 	}
 	return s, nil
+}
+
+// entry is a handler and whether it is this package's own.
+type entry struct {
+	h   Handler
+	own bool
+}
+
+// ownHandler tells the file broker's handler from any other. The
+// broker's runs with the worker's signals blocked, as the rest of the
+// worker's loop does (see work); another runs with the thread's usual
+// signals, so that the Go runtime can preempt and profile it.
+func ownHandler(h Handler) bool {
+	return reflect.ValueOf(h).Pointer() == reflect.ValueOf((*Broker)(nil).handleOpen).Pointer()
 }
 
 func key(auditArch, nr uint32) uint64 { return uint64(auditArch)<<32 | uint64(nr) }
@@ -166,16 +207,42 @@ func (s *Supervisor) Serve(ctx context.Context) error {
 	if s.closed.Load() {
 		return errors.New("notify: Serve called on a stopped supervisor")
 	}
-	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
-	if err != nil {
-		s.closeListener()
-		return fmt.Errorf("create the stop eventfd: %w", err)
+	s.stopFD = -1
+	if !s.direct {
+		efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+		if err != nil {
+			s.closeListener()
+			return fmt.Errorf("create the stop eventfd: %w", err)
+		}
+		s.stopFD = efd
 	}
-	s.stopFD = efd
 	s.dogWake = make(chan struct{}, 1)
-	s.lead = make(chan struct{}, 1)
+	s.slots = make(chan struct{}, s.receivers)
 	s.stopped = make(chan struct{})
-	s.lead <- struct{}{}
+	s.idle = sync.NewCond(&s.mu)
+	for range s.receivers {
+		s.slots <- struct{}{}
+	}
+	s.workers = make([]*worker, s.opts.Workers)
+	for i := range s.workers {
+		// Each worker answers through a descriptor of its own: one that
+		// waits in the kernel when Serve returns keeps the listener
+		// open until it comes back, and must not find its number
+		// closed, or reused by another file, then.
+		fd, err := unix.FcntlInt(uintptr(s.fd), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			for _, w := range s.workers[:i] {
+				unix.Close(w.fd)
+			}
+			s.closeListener()
+			if s.stopFD >= 0 {
+				unix.Close(s.stopFD)
+			}
+			return fmt.Errorf("duplicate the listener for a worker: %w", err)
+		}
+		s.workers[i] = &worker{fd: fd, buf: newRecvBuf(s.sizes.notif)}
+	}
+	s.running = len(s.workers)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -190,16 +257,27 @@ func (s *Supervisor) Serve(ctx context.Context) error {
 		defer wg.Done()
 		s.watchdog()
 	}()
-	for range s.opts.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.work(ctx)
-		}()
+	for _, w := range s.workers {
+		go s.work(ctx, w)
 	}
+	// Wait until every worker has ended or waits in the kernel for a
+	// notification. A wait in SECCOMP_IOCTL_NOTIF_RECV ends only with a
+	// notification or once no process uses the filter
+	// (kernel/seccomp.c: recv_wait_event); a signal restarts it. A
+	// worker still waiting there when Serve returns answers the next
+	// notification with ENOSYS, as the kernel would for a closed
+	// listener, and ends.
+	s.mu.Lock()
+	for !s.halted || s.running > s.inKernel {
+		s.idle.Wait()
+	}
+	s.returned = true
+	s.mu.Unlock()
 	wg.Wait()
 	s.closeListener()
-	unix.Close(efd)
+	if s.stopFD >= 0 {
+		unix.Close(s.stopFD)
+	}
 	if errors.Is(s.stopErr, errHangUp) {
 		return nil
 	}
@@ -211,8 +289,14 @@ func (s *Supervisor) halt(err error) {
 	s.stop.Do(func() {
 		s.stopErr = err
 		close(s.stopped)
-		var one = [8]byte{1}
-		unix.Write(s.stopFD, one[:])
+		s.mu.Lock()
+		s.halted = true
+		s.idle.Broadcast()
+		s.mu.Unlock()
+		if s.stopFD >= 0 {
+			var one = [8]byte{1}
+			unix.Write(s.stopFD, one[:])
+		}
 	})
 }
 
@@ -245,6 +329,12 @@ func (s *Supervisor) logf(format string, args ...any) {
 
 // worker is the per-goroutine state of a worker.
 type worker struct {
+	// phase is the worker's state for the watchdog: the number of
+	// requests it handled, shifted left by two, and one of the phases
+	// below in the low bits, so that the watchdog can tell one long
+	// request from many short ones.
+	phase   atomic.Uint64
+	fd      int     // the worker's own descriptor of the listener
 	req     Request // the request being handled, reused
 	pollFDs [2]unix.PollFd
 	buf     *recvBuf
@@ -253,17 +343,43 @@ type worker struct {
 	// tainted is set when the thread could not be returned to the
 	// supervisor's identity: the worker stops and its thread ends.
 	tainted bool
+	// sigmask is the thread's signal mask before the worker blocked
+	// every signal (sigsBlocked).
+	sigmask     unix.Sigset_t
+	sigsBlocked bool
 }
 
-// work is one worker. Workers take turns at receiving (leader and
-// followers): the worker holding the lead polls and receives one
-// notification and handles it itself, on the thread the kernel woke, and
-// then receives the next. Should a handler run for longer than a
-// watchdog tick, the watchdog passes the lead to a follower, so a handler
-// that blocks holds up the others for a millisecond at most. A request
-// thus never waits in a queue for a thread to pick it up, and in the
-// common case one thread runs receive, handle, answer, receive as a C
-// loop would, with no hand-off between threads at all.
+// blockSignals blocks every signal on the calling thread, saving the
+// mask it had in old when not nil. Signals the kernel raises for a fault
+// of the thread itself (SIGSEGV, SIGBUS...) are delivered all the same
+// (kernel/signal.c: force_sig_info_to_task unblocks them).
+func blockSignals(old *unix.Sigset_t) error {
+	var all unix.Sigset_t
+	for i := range all.Val {
+		all.Val[i] = ^uint64(0)
+	}
+	return unix.PthreadSigmask(unix.SIG_BLOCK, &all, old)
+}
+
+// The phases of a worker, in the low two bits of worker.phase.
+const (
+	phaseIdle     = 0 // receiving, or between requests
+	phaseHandling = 1 // a handler runs; the watchdog may pass the slot on
+	phasePassed   = 2 // the watchdog passed the worker's slot on
+)
+
+// work is one worker. Workers take turns at receiving: a worker holding
+// one of the supervisor's receiving slots receives one notification,
+// handles it itself, on the thread the kernel woke, and then receives
+// the next, as a C loop would: there is no hand-off between threads on
+// the way. Several workers hold slots at once where the kernel wakes
+// waiting receivers (see recvWakesOnHangUp), so that the requests of
+// several target threads are handled in parallel; the kernel gives each
+// notification to one of them (kernel/seccomp.c: seccomp_notify_recv
+// takes the first one not yet received, under notify_lock). Should a
+// handler run for longer than a watchdog tick, the watchdog passes its
+// slot to a worker without one, so a handler that blocks holds up the
+// others for a millisecond at most.
 //
 // Each worker keeps its OS thread while it serves: the file broker gives
 // the thread the target's credentials for an open, and returns it to its
@@ -271,10 +387,24 @@ type worker struct {
 // ends, unless that failed: a goroutine that ends locked ends its thread
 // with it. (Ending threads is not harmless: a child started with
 // Pdeathsig from a thread is killed when that thread ends.)
-func (s *Supervisor) work(ctx context.Context) {
+func (s *Supervisor) work(ctx context.Context, w *worker) {
 	runtime.LockOSThread()
-	w := &worker{buf: newRecvBuf(s.sizes.notif)}
+	// Every signal stays blocked on the thread while it serves, except
+	// while a handler other than the broker's runs: an ADDFD with SEND
+	// must not be interrupted (see respond), and blocking signals once
+	// costs less than blocking them around each answer. The Go runtime
+	// delivers process signals to its other threads, and a goroutine in
+	// a system call needs no signal to be preempted.
+	w.sigsBlocked = blockSignals(&w.sigmask) == nil
 	defer func() {
+		if w.sigsBlocked {
+			unix.PthreadSigmask(unix.SIG_SETMASK, &w.sigmask, nil)
+		}
+		unix.Close(w.fd)
+		s.mu.Lock()
+		s.running--
+		s.idle.Broadcast()
+		s.mu.Unlock()
 		if !w.tainted {
 			runtime.UnlockOSThread()
 		}
@@ -283,7 +413,7 @@ func (s *Supervisor) work(ctx context.Context) {
 		select {
 		case <-s.stopped:
 			return
-		case <-s.lead:
+		case <-s.slots:
 		}
 		for {
 			if err := ctx.Err(); err != nil {
@@ -293,13 +423,13 @@ func (s *Supervisor) work(ctx context.Context) {
 			}
 			n, err := s.receive(w)
 			if err != nil {
-				s.lead <- struct{}{}
+				s.slots <- struct{}{}
 				s.halt(err)
 				return
 			}
 			// Publish "handling" under a new generation.
-			gen := s.phase.Load()>>2 + 1
-			s.phase.Store(gen<<2 | phaseHandling)
+			gen := w.phase.Load()>>2 + 1
+			w.phase.Store(gen<<2 | phaseHandling)
 			if s.dogAsleep.Load() && s.dogAsleep.CompareAndSwap(true, false) {
 				select {
 				case s.dogWake <- struct{}{}:
@@ -308,32 +438,22 @@ func (s *Supervisor) work(ctx context.Context) {
 			}
 			s.handle(ctx, w, n)
 			if w.tainted {
-				if s.phase.CompareAndSwap(gen<<2|phaseHandling, gen<<2|phasePassed) {
-					s.lead <- struct{}{}
+				if w.phase.CompareAndSwap(gen<<2|phaseHandling, gen<<2|phasePassed) {
+					s.slots <- struct{}{}
 				}
 				s.logf("notify: a worker stops: its thread could not return to the supervisor's identity")
 				return
 			}
-			if !s.phase.CompareAndSwap(gen<<2|phaseHandling, gen<<2|phaseIdle) {
-				break // the watchdog passed the lead on: follow
+			if !w.phase.CompareAndSwap(gen<<2|phaseHandling, gen<<2|phaseIdle) {
+				break // the watchdog passed the slot on: wait for one
 			}
 		}
 	}
 }
 
-// The phases of the leader, in the low two bits of Supervisor.phase;
-// the bits above count the requests handled, so that a leader that lost
-// the lead can never claim the phase of its successor, and the watchdog
-// can tell one long request from many short ones.
-const (
-	phaseIdle     = 0 // receiving, or between requests
-	phaseHandling = 1 // a handler runs; the watchdog may pass the lead on
-	phasePassed   = 2 // the watchdog passed the lead on
-)
-
-// watchdogTick is how often the watchdog looks at the leader while
+// watchdogTick is how often the watchdog looks at the workers while
 // requests come in. A handler still running on the same request at the
-// next look has held the lead for at least a tick: a brokered open takes
+// next look has held its slot for at least a tick: a brokered open takes
 // a few microseconds, so only a handler that blocks gets there.
 //
 // The watchdog does not arm a timer per request: in a virtual machine
@@ -346,8 +466,8 @@ const watchdogTick = 500 * time.Microsecond
 // watchdog to sleep until the next one.
 const watchdogIdleTicks = 200
 
-// watchdog passes the lead to a follower when the leader's handler runs
-// for more than a tick.
+// watchdog passes a worker's slot to another worker when the worker's
+// handler runs for more than a tick.
 //
 // It sleeps in the Go runtime (time.Sleep, a channel), not in a system
 // call: a thread that spends most of its time in a sleeping syscall
@@ -355,7 +475,14 @@ const watchdogIdleTicks = 200
 // then poll every 20 µs for good, which costs the supervisor more than
 // any request.
 func (s *Supervisor) watchdog() {
-	last, quiet := s.phase.Load(), 0
+	last := make([]uint64, len(s.workers))
+	snapshot := func() {
+		for i, w := range s.workers {
+			last[i] = w.phase.Load()
+		}
+	}
+	snapshot()
+	quiet := 0
 	for {
 		select {
 		case <-s.stopped:
@@ -363,10 +490,14 @@ func (s *Supervisor) watchdog() {
 		default:
 		}
 		if quiet >= watchdogIdleTicks {
-			// Sleep until a leader starts handling; check again after
+			// Sleep until a worker starts handling; look again after
 			// saying so, or a request that began meanwhile is missed.
 			s.dogAsleep.Store(true)
-			if s.phase.Load() == last {
+			changed := false
+			for i, w := range s.workers {
+				changed = changed || w.phase.Load() != last[i]
+			}
+			if !changed {
 				select {
 				case <-s.dogWake:
 				case <-s.stopped:
@@ -377,17 +508,25 @@ func (s *Supervisor) watchdog() {
 			quiet = 0
 		}
 		time.Sleep(watchdogTick)
-		cur := s.phase.Load()
-		switch {
-		case cur != last:
-			last, quiet = cur, 0
-		case cur&3 == phaseHandling:
-			// The same request as a tick ago.
-			if s.phase.CompareAndSwap(cur, cur&^3|phasePassed) {
-				s.lead <- struct{}{}
+		busy := false
+		for i, w := range s.workers {
+			cur := w.phase.Load()
+			switch {
+			case cur != last[i]:
+				busy = true
+			case cur&3 == phaseHandling:
+				// The same request as a tick ago.
+				busy = true
+				if w.phase.CompareAndSwap(cur, cur&^3|phasePassed) {
+					s.slots <- struct{}{}
+				}
+				cur = w.phase.Load()
 			}
-			last = s.phase.Load()
-		default:
+			last[i] = cur
+		}
+		if busy {
+			quiet = 0
+		} else {
 			quiet++
 		}
 	}
@@ -396,8 +535,11 @@ func (s *Supervisor) watchdog() {
 // receive waits for a notification and receives it. It returns
 // errHangUp when the filter has no users left, or the reason to stop.
 func (s *Supervisor) receive(w *worker) (notif, error) {
+	if s.direct {
+		return s.receiveDirect(w)
+	}
 	fds := w.pollFDs[:]
-	fds[0] = unix.PollFd{Fd: int32(s.fd), Events: unix.POLLIN}
+	fds[0] = unix.PollFd{Fd: int32(w.fd), Events: unix.POLLIN}
 	fds[1] = unix.PollFd{Fd: int32(s.stopFD), Events: unix.POLLIN}
 	for {
 		select {
@@ -418,7 +560,7 @@ func (s *Supervisor) receive(w *worker) (notif, error) {
 		re := fds[0].Revents
 		switch {
 		case re&unix.POLLIN != 0:
-			n, e := w.buf.recv(s.fd)
+			n, e := w.buf.recv(w.fd)
 			switch e {
 			case 0:
 				s.received.Add(1)
@@ -442,6 +584,65 @@ func (s *Supervisor) receive(w *worker) (notif, error) {
 	}
 }
 
+// errLate ends a worker that came back from the kernel after Serve
+// returned.
+var errLate = errors.New("the supervisor has stopped")
+
+// receiveDirect waits for a notification in SECCOMP_IOCTL_NOTIF_RECV
+// itself: one system call per request, as in the smallest C loop,
+// where poll first would take two. The wait ends with a notification,
+// or with ENOENT once no process uses the filter; a signal restarts it.
+func (s *Supervisor) receiveDirect(w *worker) (notif, error) {
+	for {
+		s.mu.Lock()
+		if s.halted {
+			s.mu.Unlock()
+			return notif{}, s.stopErr
+		}
+		s.inKernel++
+		if s.inKernel == s.running {
+			s.idle.Broadcast()
+		}
+		s.mu.Unlock()
+
+		n, e := w.buf.recv(w.fd)
+
+		s.mu.Lock()
+		s.inKernel--
+		late := s.returned
+		s.mu.Unlock()
+		if late {
+			// Serve has returned and closed its descriptor; this
+			// worker's keeps the listener open until it ends. Answer as
+			// the kernel answers when nobody listens.
+			if e == 0 {
+				sendResp(w.fd, notifResp{ID: n.ID, Error: -int32(unix.ENOSYS)}, s.sizes.resp)
+			}
+			return notif{}, errLate
+		}
+		switch e {
+		case 0:
+			s.received.Add(1)
+			return n, nil
+		case unix.ENOENT:
+			// Either the target was killed or interrupted between the
+			// wake-up and the receive (kernel/seccomp.c:
+			// seccomp_notify_recv finds no notification in
+			// SECCOMP_NOTIFY_INIT), or no process uses the filter any
+			// more, which the listener then reports as a hang-up
+			// (seccomp_notify_poll).
+			fds := w.pollFDs[:1]
+			fds[0] = unix.PollFd{Fd: int32(w.fd), Events: unix.POLLIN}
+			if _, err := unix.Poll(fds, 0); err == nil && fds[0].Revents&(unix.POLLHUP|unix.POLLERR) != 0 {
+				return notif{}, errHangUp
+			}
+			s.vanished.Add(1)
+			continue
+		}
+		return notif{}, fmt.Errorf("receive a notification: %w", e)
+	}
+}
+
 // handle decides one notification and sends the answer.
 func (s *Supervisor) handle(ctx context.Context, w *worker, n notif) {
 	r := &w.req
@@ -455,7 +656,8 @@ func (s *Supervisor) handle(ctx context.Context, w *worker, n notif) {
 	if r.Syscall == "" {
 		r.Syscall = audit.SyscallName(n.Data.Arch, int64(n.Data.Nr))
 	}
-	h := s.byKey[key(n.Data.Arch, uint32(n.Data.Nr))]
+	e := s.byKey[key(n.Data.Arch, uint32(n.Data.Nr))]
+	h := e.h
 	if h == nil {
 		s.unhandled.Add(1)
 		h = s.opts.Unhandled
@@ -463,7 +665,7 @@ func (s *Supervisor) handle(ctx context.Context, w *worker, n notif) {
 			h = unhandledHandler
 		}
 	}
-	resp := s.call(ctx, h, r)
+	resp := s.call(ctx, h, e.own, r)
 	switch {
 	case resp.Violation || resp.Kill:
 		s.violation(r, resp)
@@ -479,8 +681,14 @@ func unhandledHandler(_ context.Context, r *Request) Response {
 }
 
 // call runs a handler, turning a panic into ENOSYS and a report.
-func (s *Supervisor) call(ctx context.Context, h Handler, r *Request) (resp Response) {
+func (s *Supervisor) call(ctx context.Context, h Handler, own bool, r *Request) (resp Response) {
+	if !own && r.w != nil && r.w.sigsBlocked {
+		unix.PthreadSigmask(unix.SIG_SETMASK, &r.w.sigmask, nil)
+	}
 	defer func() {
+		if !own && r.w != nil && r.w.sigsBlocked {
+			blockSignals(nil)
+		}
 		if p := recover(); p != nil {
 			s.panics.Add(1)
 			s.logf("notify: handler for %s of pid %d panicked: %v", r.Syscall, r.PID, p)
@@ -509,33 +717,35 @@ func (s *Supervisor) respond(r *Request, resp Response) {
 		// interrupted ADDFD takes its request back, so the target wakes
 		// to a reply of 0, a descriptor it never got (kernel/seccomp.c:
 		// seccomp_notify_addfd with SECCOMP_ADDFD_FLAG_SEND). The Go
-		// runtime signals its threads at any time; block every signal
-		// for the ioctl (the worker's thread is locked).
-		var all, old unix.Sigset_t
-		for i := range all.Val {
-			all.Val[i] = ^uint64(0)
+		// runtime signals its threads at any time; the worker's thread
+		// has every signal blocked outside handlers (see work).
+		var old unix.Sigset_t
+		masked := r.w == nil || !r.w.sigsBlocked
+		if masked {
+			blockSignals(&old)
 		}
-		unix.PthreadSigmask(unix.SIG_BLOCK, &all, &old)
-		_, e = addFD(s.fd, notifAddFD{ID: r.ID, Flags: addFDSend, SrcFD: uint32(resp.FD), NewFDFlags: flags})
-		unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
+		_, e = addFD(r.fd(), notifAddFD{ID: r.ID, Flags: addFDSend, SrcFD: uint32(resp.FD), NewFDFlags: flags})
+		if masked {
+			unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
+		}
 		unix.Close(resp.FD)
 		if e != 0 && e != unix.ENOENT {
 			// Installing failed in the target (EMFILE, say): the
 			// notification is still pending and wants an answer
 			// (kernel/seccomp.c: seccomp_handle_addfd resets it to
 			// SECCOMP_NOTIFY_SENT).
-			e = sendResp(s.fd, notifResp{ID: r.ID, Error: -int32(e)}, s.sizes.resp)
+			e = sendResp(r.fd(), notifResp{ID: r.ID, Error: -int32(e)}, s.sizes.resp)
 		}
 	case KindContinue:
-		e = sendResp(s.fd, notifResp{ID: r.ID, Flags: flagContinue}, s.sizes.resp)
+		e = sendResp(r.fd(), notifResp{ID: r.ID, Flags: flagContinue}, s.sizes.resp)
 	case KindValue:
-		e = sendResp(s.fd, notifResp{ID: r.ID, Val: resp.Val}, s.sizes.resp)
+		e = sendResp(r.fd(), notifResp{ID: r.ID, Val: resp.Val}, s.sizes.resp)
 	default:
 		errno := resp.Errno
 		if errno == 0 {
 			errno = unix.ENOSYS // an error answer must carry an error
 		}
-		e = sendResp(s.fd, notifResp{ID: r.ID, Error: -int32(errno)}, s.sizes.resp)
+		e = sendResp(r.fd(), notifResp{ID: r.ID, Error: -int32(errno)}, s.sizes.resp)
 	}
 	switch e {
 	case 0:

@@ -175,6 +175,44 @@ func setFlags(fd int, flags uint64) unix.Errno {
 	}
 }
 
+// recvWakesOnHangUp tells whether a SECCOMP_IOCTL_NOTIF_RECV waiting
+// for a notification returns once no process uses the filter any more.
+// Linux 6.11 made it so (kernel/seccomp.c: recv_wait_event checks
+// filter->users, and recv_wake_function accepts the EPOLLHUP wake-up of
+// __seccomp_filter_orphan); before, only poll(2) saw the hang-up, and a
+// supervisor waiting in RECV would wait forever for targets that have
+// all gone. There, workers poll before they receive.
+func recvWakesOnHangUp() bool {
+	var u unix.Utsname
+	if unix.Uname(&u) != nil {
+		return false
+	}
+	major, minor, ok := kernelRelease(unix.ByteSliceToString(u.Release[:]))
+	return ok && (major > 6 || major == 6 && minor >= 11)
+}
+
+// kernelRelease reads the version at the start of a kernel release
+// string such as "6.18.4-amd64".
+func kernelRelease(rel string) (major, minor int, ok bool) {
+	num := func() (int, bool) {
+		n, digits := 0, 0
+		for digits < len(rel) && rel[digits] >= '0' && rel[digits] <= '9' && digits < 6 {
+			n = n*10 + int(rel[digits]-'0')
+			digits++
+		}
+		rel = rel[digits:]
+		return n, digits > 0
+	}
+	if major, ok = num(); !ok || len(rel) == 0 || rel[0] != '.' {
+		return 0, 0, false
+	}
+	rel = rel[1:]
+	if minor, ok = num(); !ok {
+		return 0, 0, false
+	}
+	return major, minor, true
+}
+
 // ErrNotListener is returned for a descriptor that is not a seccomp
 // notification listener.
 var ErrNotListener = errors.New("not a seccomp notification listener")
