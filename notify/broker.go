@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -60,23 +61,38 @@ type Broker struct {
 	mu      sync.Mutex
 	roots   map[rootKey]*rootSet
 	threads threadCache
-	procDev sync.Map // st_dev -> bool: is the file system procfs
+	// procDev maps st_dev to whether the file system is procfs. It is
+	// replaced, never changed, so that the lookup on every open takes
+	// no lock and allocates nothing; file systems are few.
+	procDev atomic.Pointer[map[uint64]bool]
 }
 
 // isProc reports whether fd, on device dev, is on a procfs. A device
 // number names one mounted file system, whose type never changes, so
 // the answer is kept per device.
 func (b *Broker) isProc(fd int, dev uint64) (bool, error) {
-	if v, ok := b.procDev.Load(dev); ok {
-		return v.(bool), nil
+	if m := b.procDev.Load(); m != nil {
+		if v, ok := (*m)[dev]; ok {
+			return v, nil
+		}
 	}
 	var sfs unix.Statfs_t
 	if err := unix.Fstatfs(fd, &sfs); err != nil {
 		return false, err
 	}
 	proc := sfs.Type == unix.PROC_SUPER_MAGIC
-	b.procDev.Store(dev, proc)
-	return proc, nil
+	for {
+		old := b.procDev.Load()
+		next := map[uint64]bool{dev: proc}
+		if old != nil {
+			for k, v := range *old {
+				next[k] = v
+			}
+		}
+		if b.procDev.CompareAndSwap(old, &next) {
+			return proc, nil
+		}
+	}
 }
 
 // rawSyscall makes a system call that never blocks without telling the

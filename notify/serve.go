@@ -836,15 +836,24 @@ func abiOf(auditArch uint32, nr int32) *arch.Arch {
 	return best
 }
 
-var abiCache sync.Map // uint32 -> []*arch.Arch
+// abisByAuditArch maps every AUDIT_ARCH value this program knows to its
+// ABIs, built once and read without locks or allocations on the path of
+// every request.
+var abisByAuditArch = sync.OnceValue(func() map[uint32][]*arch.Arch {
+	m := map[uint32][]*arch.Arch{}
+	for _, a := range arch.All() {
+		if _, ok := m[a.AuditArch]; !ok {
+			m[a.AuditArch] = arch.ByAuditArch(a.AuditArch)
+		}
+	}
+	return m
+})
 
 func abisByAudit(v uint32) []*arch.Arch {
-	if c, ok := abiCache.Load(v); ok {
-		return c.([]*arch.Arch)
+	if l, ok := abisByAuditArch()[v]; ok {
+		return l
 	}
-	l := arch.ByAuditArch(v)
-	abiCache.Store(v, l)
-	return l
+	return arch.ByAuditArch(v)
 }
 
 // eventFor describes r as an alert event, naming the process from /proc.
