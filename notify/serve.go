@@ -203,6 +203,12 @@ var errHangUp = errors.New("every process under the filter has gone")
 // Serve answers notifications until every process under the filter has
 // gone (nil) or ctx is cancelled (ctx.Err()). It closes the listener on
 // return. It may be called once.
+//
+// A worker that waits in the kernel for a notification when ctx is
+// cancelled cannot be woken (see receiveDirect): Serve returns without
+// it, and it keeps the listener open until the next notification, which
+// it answers with ENOSYS, or until the last target exits. For the
+// targets nothing differs from a closed listener.
 func (s *Supervisor) Serve(ctx context.Context) error {
 	if s.closed.Load() {
 		return errors.New("notify: Serve called on a stopped supervisor")
