@@ -280,20 +280,32 @@ func (c *Command) Start() error {
 	if c.pid != 0 {
 		return startErr("the command was already started")
 	}
+	// Whatever fails from here on leaves no signal subscription behind.
+	defer func() {
+		if !c.startedOK {
+			c.stopForwarding()
+		}
+	}()
+	var l *launcher
+	if c.mayStartDirect() {
+		// The thread and the signal subscription (a thread round trip
+		// per signal) get going while the start is checked; signals that
+		// come before the program exists are relayed once it does.
+		l = startLauncher()
+		if c.ForwardSignals {
+			c.forwardSignals()
+		}
+	}
 	cfg, err := c.config()
 	if err != nil {
+		l.cancel()
 		c.Finish()
 		return err
 	}
-	if c.directStart() == "" {
-		if c.ForwardSignals {
-			// Subscribing takes a thread round trip per signal: it runs
-			// while the program starts, and signals that come before the
-			// program exists are relayed once it does.
-			c.forwardSignals()
-		}
-		return c.startDirect(cfg)
+	if l != nil && c.directStart() == "" {
+		return c.startDirect(cfg, l)
 	}
+	l.cancel()
 	// The child's descriptors: 0-2, kept ones under their numbers, then
 	// the settings pipe and the status socket above them all.
 	top := 2
@@ -387,7 +399,7 @@ func (c *Command) Start() error {
 		cfgW.Write(cfg.Encode())
 		cfgW.Close()
 	}()
-	if c.ForwardSignals {
+	if c.ForwardSignals && c.stopSig == nil {
 		c.forwardSignals()
 	}
 	if err := c.readStatus(statusParent, cfg.Path); err != nil {

@@ -144,11 +144,14 @@ func directBlocker(filters []bpf.Program, a *arch.Arch, withDir bool) string {
 	return ""
 }
 
-// directStart says why the command cannot start directly, or "" when it
-// can: the re-executed stage handles what a forking thread cannot (an
-// exec gate, new namespaces, test hooks, another stage binary) and
-// filters that would deny the Go runtime on the filtered thread.
-func (c *Command) directStart() string {
+// mayStartDirect reports whether the command can start directly as far
+// as its settings go; directStart also checks the filters.
+func (c *Command) mayStartDirect() bool { return c.directSettings() == "" }
+
+// directSettings says which setting keeps the command from starting
+// directly: the re-executed stage handles what a forking thread cannot
+// (an exec gate, new namespaces, test hooks, another stage binary).
+func (c *Command) directSettings() string {
 	switch {
 	case c.Gate != nil:
 		return "the exec gate lets the program's own execve through only in the re-executed stage"
@@ -160,13 +163,21 @@ func (c *Command) directStart() string {
 		return "an init stage binary was named"
 	case c.Flags&^(seccomp.FlagLog|seccomp.FlagSpecAllow) != 0:
 		return "filter flags other than log and spec_allow"
-	}
-	a := arch.Native()
-	if a == nil {
+	case arch.Native() == nil:
 		return "unknown architecture"
 	}
+	return ""
+}
+
+// directStart says why the command cannot start directly, or "" when it
+// can: its settings allow it (directSettings) and so do its filters,
+// which must not deny the Go runtime on the filtered thread.
+func (c *Command) directStart() string {
+	if why := c.directSettings(); why != "" {
+		return why
+	}
 	if c.directWhy == nil {
-		why := directBlocker(c.Filters, a, c.Dir != "")
+		why := directBlocker(c.Filters, arch.Native(), c.Dir != "")
 		if why != "" {
 			why = "the filters do not allow " + why + ", which the Go runtime may make on the filtered thread"
 		}
@@ -187,8 +198,103 @@ type launchResult struct {
 	err      error             // ForkExec's
 }
 
-// startDirect is Start's direct path (see directStart).
-func (c *Command) startDirect(cfg *initstage.Config) error {
+// launchJob is what the filtered thread is to do.
+type launchJob struct {
+	cfg  *initstage.Config
+	attr *syscall.ProcAttr
+	// privateFDs gives the thread a descriptor table of its own in which
+	// every descriptor but 0, 1, 2 and cfg.KeepFDs is close-on-exec
+	// (initstage.PrivateFDs); without it, attr.Files closes them.
+	privateFDs bool
+}
+
+// launcher is the goroutine of a direct start's filtered thread. Start
+// starts it first thing, so that getting a thread for it overlaps with
+// the checks, and sends it the job once the start is decided.
+type launcher struct {
+	job       chan *launchJob // nil: not needed after all
+	installed chan launchResult
+	proceed   chan bool
+	started   chan launchResult
+	done      chan struct{} // closed once the program is reaped
+}
+
+func startLauncher() *launcher {
+	l := &launcher{
+		job:       make(chan *launchJob, 1),
+		installed: make(chan launchResult, 1),
+		proceed:   make(chan bool, 1),
+		started:   make(chan launchResult, 1),
+		done:      make(chan struct{}),
+	}
+	goFiltered(func() { l.run(nil) })
+	return l
+}
+
+// cancel lets an unused launcher's goroutine go, its thread untouched.
+func (l *launcher) cancel() {
+	if l != nil {
+		l.job <- nil
+	}
+}
+
+// run is the filtered thread. It never unlocks its thread once it has
+// changed it, so the runtime ends the thread with the goroutine. locked,
+// when not nil, is closed once the goroutine holds its thread.
+func (l *launcher) run(locked chan<- struct{}) {
+	runtime.LockOSThread()
+	if unix.Gettid() == unix.Getpid() {
+		// The process's main thread: the runtime would keep it, parked,
+		// rather than end it. Hand the work to a goroutine on another
+		// thread; while this one holds the main thread, it cannot run
+		// there.
+		moved := make(chan struct{})
+		go l.run(moved)
+		<-moved
+		runtime.UnlockOSThread()
+		return
+	}
+	if locked != nil {
+		close(locked)
+	}
+	j := <-l.job
+	if j == nil {
+		runtime.UnlockOSThread() // untouched: give it back
+		return
+	}
+	if j.privateFDs {
+		if st := initstage.PrivateFDs(j.cfg.KeepFDs, j.cfg.NrCloseRange); st != nil {
+			l.installed <- launchResult{st: st}
+			return
+		}
+	}
+	if st := initstage.HardenThread(j.cfg); st != nil {
+		l.installed <- launchResult{st: st}
+		return
+	}
+	listener, st := initstage.InstallOnThread(j.cfg)
+	if st != nil {
+		l.installed <- launchResult{st: st}
+		return
+	}
+	if j.cfg.Listener {
+		// The parent serves the listener before the program may run.
+		l.installed <- launchResult{listener: listener}
+		if !<-l.proceed {
+			return
+		}
+	}
+	// From here on everything runs under the filters.
+	pid, err := syscall.ForkExec(j.cfg.Path, j.cfg.Argv, j.attr)
+	l.started <- launchResult{pid: pid, err: err}
+	if err == nil {
+		<-l.done
+	}
+}
+
+// startDirect is Start's direct path (see directStart), with the
+// launcher Start started.
+func (c *Command) startDirect(cfg *initstage.Config, l *launcher) error {
 	// What the re-executed stage checks after its chdir is checked here,
 	// before any filter, with full capabilities as the stage has them.
 	target := cfg.Path
@@ -201,48 +307,62 @@ func (c *Command) startDirect(cfg *initstage.Config) error {
 			if err != nil {
 				e = errnoOf(err)
 			}
+			l.cancel()
 			return &StartError{Code: ExitInternal, Msg: "change directory to " + c.Dir, Errno: e}
 		}
 	}
 	if st := initstage.CheckExecutable(target); st != nil {
+		l.cancel()
 		return &StartError{Code: st.Code, Msg: st.Msg, Errno: unix.Errno(st.Errno)}
 	}
-	files, err := c.childFiles()
+	// Without a listener the thread takes a descriptor table of its own
+	// and marks what the program must not get close-on-exec there, which
+	// is cheaper than listing the process's descriptors. The listener
+	// must reach the process's table, so a supervised start lists them
+	// and has the child close them.
+	job := &launchJob{cfg: cfg, privateFDs: c.Supervise == nil}
+	files, err := c.childFiles(!job.privateFDs)
 	if err != nil {
+		l.cancel()
 		return err
 	}
-	attr := &syscall.ProcAttr{
+	job.attr = &syscall.ProcAttr{
 		Dir:   c.Dir,
 		Env:   cfg.Env,
 		Files: files,
 		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
 	}
-
-	installed := make(chan launchResult, 1)
-	proceed := make(chan bool, 1)
-	started := make(chan launchResult, 1)
-	c.threadDone = make(chan struct{})
-	done := c.threadDone
-	goFiltered(func() { c.filteredThread(cfg, attr, installed, proceed, started, done) })
+	c.threadDone = l.done
+	l.job <- job
 
 	// While the thread hardens itself, open the kernel log: the program
 	// may be killed as soon as it starts, and the audit record of that
 	// must come after the point where the reader starts.
 	c.kmsg = openKmsg()
-	r := <-installed
+	var r launchResult
+	if c.Supervise != nil {
+		// The thread waits for the supervisor before it forks.
+		if r = <-l.installed; r.st == nil {
+			if err := c.Supervise(r.listener); err != nil {
+				l.proceed <- false
+				c.abandonDirect()
+				return startErr("start the supervisor: %v", err)
+			}
+			l.proceed <- true
+		}
+	}
+	if r.st == nil {
+		// Without a listener the thread goes on from the filters to the
+		// fork: a failure before them comes on installed instead.
+		select {
+		case r = <-l.started:
+		case r = <-l.installed:
+		}
+	}
 	if r.st != nil {
 		c.abandonDirect()
 		return &StartError{Code: r.st.Code, Msg: r.st.Msg, Errno: unix.Errno(r.st.Errno)}
 	}
-	if c.Supervise != nil {
-		if err := c.Supervise(r.listener); err != nil {
-			proceed <- false
-			c.abandonDirect()
-			return startErr("start the supervisor: %v", err)
-		}
-	}
-	proceed <- true
-	r = <-started
 	if r.err != nil {
 		c.abandonDirect()
 		return c.execFailure(cfg.Path, r.err)
@@ -254,42 +374,6 @@ func (c *Command) startDirect(cfg *initstage.Config) error {
 	}
 	c.startedOK = true
 	return nil
-}
-
-// filteredThread is the goroutine whose thread carries the filters (see
-// directStart). It never unlocks its thread, so the runtime ends the
-// thread with the goroutine.
-func (c *Command) filteredThread(cfg *initstage.Config, attr *syscall.ProcAttr, installed chan<- launchResult, proceed <-chan bool, started chan<- launchResult, done <-chan struct{}) {
-	runtime.LockOSThread()
-	if unix.Gettid() == unix.Getpid() {
-		// The process's main thread: the runtime would keep it, parked,
-		// rather than end it. Hand the work to a goroutine on another
-		// thread; while this one holds the main thread, it cannot run
-		// there.
-		moved := make(chan struct{})
-		go func() {
-			defer close(moved)
-			c.filteredThread(cfg, attr, installed, proceed, started, done)
-		}()
-		<-moved
-		runtime.UnlockOSThread()
-		return
-	}
-	if st := initstage.HardenThread(cfg); st != nil {
-		installed <- launchResult{st: st}
-		return
-	}
-	listener, st := initstage.InstallOnThread(cfg)
-	installed <- launchResult{listener: listener, st: st}
-	if st != nil || !<-proceed {
-		return
-	}
-	// From here on everything runs under the filters.
-	pid, err := syscall.ForkExec(cfg.Path, cfg.Argv, attr)
-	started <- launchResult{pid: pid, err: err}
-	if err == nil {
-		<-done
-	}
 }
 
 // abandonDirect undoes a direct start that failed before the program
@@ -332,20 +416,22 @@ func (c *Command) execFailure(path string, err error) error {
 	return se
 }
 
-// childFiles maps the program's descriptors: 0, 1 and 2, the kept ones
-// under their own numbers, and every other descriptor syscage has open
-// closed in the child (the syscall package closes the entries given as
-// -1; a descriptor beyond the list would stay open when it lacks
-// close-on-exec).
-func (c *Command) childFiles() ([]uintptr, error) {
+// childFiles maps the program's descriptors: 0, 1 and 2, and the kept
+// ones under their own numbers. The syscall package closes in the child
+// the entries given as -1; with closeAll, the list covers every
+// descriptor the process has open, since one beyond the list would stay
+// open when it lacks close-on-exec.
+func (c *Command) childFiles(closeAll bool) ([]uintptr, error) {
 	top := 2
 	for _, fd := range c.KeepFDs {
 		top = max(top, fd)
 	}
-	if open, err := highestFD(); err == nil {
+	if closeAll {
+		open, err := highestFD()
+		if err != nil {
+			return nil, startErr("list syscage's open descriptors: %v", err)
+		}
 		top = max(top, open)
-	} else {
-		return nil, startErr("list syscage's open descriptors: %v", err)
 	}
 	files := make([]uintptr, top+1)
 	for i := range files {

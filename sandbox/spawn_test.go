@@ -219,6 +219,10 @@ func TestStartBothWays(t *testing.T) {
 			if fl, err := unix.FcntlInt(keep.Fd(), unix.F_GETFD, 0); err != nil || fl&unix.FD_CLOEXEC == 0 {
 				t.Errorf("kept descriptor after the run: flags %d, %v", fl, err)
 			}
+			// Nor did the start change the caller's other descriptors.
+			if fl, err := unix.FcntlInt(leak.Fd(), unix.F_GETFD, 0); err != nil || fl&unix.FD_CLOEXEC != 0 {
+				t.Errorf("the caller's inheritable descriptor after the run: flags %d, %v", fl, err)
+			}
 		})
 		t.Run("filter and working directory", func(t *testing.T) {
 			c := cmd(&Command{Path: "sh", Dir: dir, Args: []string{"sh", "-c", "pwd; ls garbage"}, Filters: []bpf.Program{errno42}})

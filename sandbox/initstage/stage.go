@@ -453,9 +453,10 @@ func overGaps(keep []int, nrCloseRange int, flags uintptr) syscall.Errno {
 }
 
 // eachFD closes, or marks close-on-exec, every open descriptor not in
-// keep, as /proc/self/fd lists them.
+// keep, as /proc/thread-self/fd lists them: the calling thread's table,
+// which is not the process's after unshare(CLONE_FILES) (PrivateFDs).
 func eachFD(keep []int, flags uintptr) syscall.Errno {
-	dir, err := syscall.Open("/proc/self/fd", syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	dir, err := syscall.Open("/proc/thread-self/fd", syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return errnoOf(err)
 	}

@@ -25,6 +25,24 @@ func HardenThread(cfg *Config) *Status {
 	return nil
 }
 
+// PrivateFDs gives the calling thread a descriptor table of its own
+// (unshare(CLONE_FILES): a copy, the process's other threads keep
+// theirs) and marks every descriptor in it close-on-exec but 0, 1, 2 and
+// keep, whose close-on-exec flags it clears. A child the thread forks
+// copies that table, so its execve closes the rest, while the process
+// itself is left as it was. The caller must have locked its goroutine to
+// the thread for good.
+func PrivateFDs(keep []int, nrCloseRange int) *Status {
+	if _, _, e := syscall.RawSyscall(syscall.SYS_UNSHARE, syscall.CLONE_FILES, 0, 0); e != 0 {
+		return fail(ExitInternal, e, "give the launching thread a descriptor table of its own")
+	}
+	keep = append([]int{0, 1, 2}, keep...)
+	if e := markCloseOnExec(keep, nrCloseRange); e != 0 {
+		return fail(ExitInternal, e, "mark file descriptors close-on-exec")
+	}
+	return nil
+}
+
 // InstallOnThread installs cfg.Filters, first to last, on the calling
 // thread alone (no TSYNC), the first with a notification listener when
 // cfg.Listener, and returns that listener (-1 without one). On a failure
