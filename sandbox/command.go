@@ -589,36 +589,80 @@ var forwardedSignals = []os.Signal{
 // group, which holds the program too when syscage is in it.
 var terminalSignals = []os.Signal{unix.SIGINT, unix.SIGQUIT, unix.SIGWINCH}
 
+// early is a subscription made by SubscribeSignals, waiting for the
+// next Command with ForwardSignals to take it over.
+var early struct {
+	sync.Mutex
+	ch    chan os.Signal
+	ready chan struct{}
+}
+
+// SubscribeSignals starts catching the signals a Command with
+// ForwardSignals relays (see docs/run.md) ahead of its Start: the next
+// such Command to start takes the subscription over and relays what was
+// caught meanwhile to its program once it runs. Subscribing costs the Go
+// runtime a thread round trip per signal, about a millisecond in all on
+// a small machine, which Start otherwise waits for; a program that calls
+// this first overlaps it with its own set-up. Until a Command takes it
+// over, the signals no longer have their default effect (ending the
+// process): call it only when a Command will start.
+func SubscribeSignals() {
+	early.Lock()
+	defer early.Unlock()
+	if early.ch != nil {
+		return
+	}
+	early.ch = make(chan os.Signal, 16)
+	early.ready = make(chan struct{})
+	ch, ready := early.ch, early.ready
+	go func() {
+		signal.Notify(ch, forwardedSignals...)
+		close(ready)
+	}()
+}
+
 // forwardSignals starts relaying signals to the program. The relaying
-// goroutine subscribes to them itself: os/signal takes a round trip to
-// its own thread per signal (a few tenths of a millisecond in all), which
-// thus overlaps with the init stage's start instead of delaying it;
+// goroutine subscribes to them itself, unless SubscribeSignals did
+// already: os/signal takes a round trip to its own thread per signal,
+// which thus overlaps with the program's start instead of delaying it;
 // Start waits for it before returning. A signal that arrives before has
 // its default effect on syscage, as one that arrives before Start.
 func (c *Command) forwardSignals() {
 	c.stopSig = make(chan struct{})
-	c.sigReady = make(chan struct{})
+	early.Lock()
+	ch, ready := early.ch, early.ready
+	early.ch, early.ready = nil, nil
+	early.Unlock()
+	subscribe := ch == nil
+	if subscribe {
+		ch, ready = make(chan os.Signal, 16), make(chan struct{})
+	}
+	c.sigReady = ready
 	c.sigDone.Add(1)
 	go func() {
 		defer c.sigDone.Done()
-		ch := make(chan os.Signal, 16)
-		signal.Notify(ch, forwardedSignals...)
-		close(c.sigReady)
-		defer signal.Stop(ch)
+		if subscribe {
+			signal.Notify(ch, forwardedSignals...)
+			close(ready)
+		}
+		defer func() {
+			<-ready // a Stop before the Notify would leave ch subscribed
+			signal.Stop(ch)
+		}()
 		for {
 			select {
 			case <-c.stopSig:
 				return
 			case s := <-ch:
-				if slices.Contains(terminalSignals, s) && tty.InForeground() {
-					continue // the terminal delivered it to the program already
-				}
 				c.sigMu.Lock()
 				switch {
 				case c.sigOff:
 				case c.pid <= 0:
-					// The program does not exist yet: setPid delivers it.
+					// The program does not exist yet, so no terminal gave it
+					// this one either: setPid delivers it.
 					c.sigEarly = append(c.sigEarly, s.(syscall.Signal))
+				case slices.Contains(terminalSignals, s) && tty.InForeground():
+					// The terminal delivered it to the program already.
 				default:
 					unix.Kill(c.pid, s.(syscall.Signal))
 				}

@@ -35,6 +35,9 @@ func TestMain(m *testing.M) {
 	if _, ok := os.LookupEnv(mainThreadEnv); ok {
 		os.Exit(runMainThreadHelper())
 	}
+	if _, ok := os.LookupEnv(earlySignalEnv); ok {
+		os.Exit(runEarlySignalHelper())
+	}
 	if how, ok := os.LookupEnv(parentDeathEnv); ok {
 		os.Exit(runParentDeathHelper(how))
 	}

@@ -455,3 +455,50 @@ func TestParentDeath(t *testing.T) {
 		})
 	}
 }
+
+// earlySignalEnv makes the test binary subscribe to signals early, send
+// itself one before the program exists and start a program.
+const earlySignalEnv = "SYSCAGE_SANDBOX_EARLY_SIGNAL"
+
+func runEarlySignalHelper() int {
+	SubscribeSignals()
+	early.Lock()
+	ready := early.ready
+	early.Unlock()
+	<-ready
+	// Caught by the subscription, not the default action (which would
+	// end this process): it waits for the program.
+	unix.Kill(unix.Getpid(), unix.SIGUSR1)
+	time.Sleep(20 * time.Millisecond)
+	c := &Command{Path: "/bin/sh", Args: []string{"sh", "-c", "sleep 5"}, Filters: []bpf.Program{allowAll}, ForwardSignals: true}
+	ex, err := c.Run()
+	if err != nil {
+		fmt.Println("run:", err)
+		return 1
+	}
+	fmt.Println("program:", ex.Code, ex.Signal)
+	return 0
+}
+
+// TestSubscribeSignals checks that a signal caught by SubscribeSignals
+// before the program exists reaches the program once it runs.
+func TestSubscribeSignals(t *testing.T) {
+	needSeccomp(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), earlySignalEnv+"=1")
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if want := fmt.Sprintf("program: %d %v\n", 128+int(unix.SIGUSR1), unix.SIGUSR1); string(out) != want {
+		t.Errorf("got %q, want %q", out, want)
+	}
+	if d := time.Since(start); d > 4*time.Second {
+		t.Errorf("the program ran its 5 seconds (%v): the early signal did not reach it", d)
+	}
+}
