@@ -96,7 +96,7 @@ type Command struct {
 
 	finish func() // stops the supervisor of UseSupervisedPolicy
 
-	directWhy  *string       // directStart's verdict, once computed
+	runtimeOK  []bpf.Program // Filters as UseProfile set them, known to allow the direct start's calls
 	threadDone chan struct{} // closed to end the filtered thread of a direct start
 
 	pid       int

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"github.com/syscage/syscage/arch"
 	"go/format"
 	"io/fs"
 	"os"
@@ -76,6 +77,7 @@ func precompile(t *testing.T) (out []precompiled, skipped []string) {
 			}
 		}
 		pc := precompiled{name: name, compiled: *first}
+		pc.runtimeOK = directBlocker(pc.filters, arch.Native(), true) == ""
 		for _, src := range rec.read {
 			b, _ := profiles.Source(src)
 			pc.sources = append(pc.sources, source{name: src, text: string(b)})
@@ -130,8 +132,8 @@ func renderPrecompiled(t *testing.T) []byte {
 		for _, s := range pc.sources {
 			fmt.Fprintf(&b, "{name: %q, text: %s},\n", s.name, textConst(s.name))
 		}
-		fmt.Fprintf(&b, "},\ncompiled: compiled{\nflags: %#x,\nfilters: %s,\ndecide: %s,\n},\n},\n",
-			uint32(pc.flags), programs(pc.filters), programs(pc.decide))
+		fmt.Fprintf(&b, "},\ncompiled: compiled{\nflags: %#x,\nfilters: %s,\ndecide: %s,\nruntimeOK: %v,\n},\n},\n",
+			uint32(pc.flags), programs(pc.filters), programs(pc.decide), pc.runtimeOK)
 	}
 	b.WriteString("}\n")
 	// Each profile's text once, however many profiles include it.

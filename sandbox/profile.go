@@ -38,12 +38,22 @@ type compiled struct {
 	decide []bpf.Program
 	// flags are the policy's own filter flags.
 	flags seccomp.Flags
+	// runtimeOK records that filters allow every call of directCalls,
+	// chdir included (directBlocker finds nothing): computed when the
+	// embedded profiles are precompiled, so that their direct start
+	// does not run the check, the interpreter's first use in the
+	// process, at every start. False means not known.
+	runtimeOK bool
 }
 
 // use sets the Command's filters, flags and gate from cp.
 func (c *Command) use(cp *compiled) {
 	c.Filters, c.Gate = cp.filters, nil
 	c.Flags |= cp.flags
+	c.runtimeOK = nil
+	if cp.runtimeOK {
+		c.runtimeOK = cp.filters
+	}
 	if cp.decide != nil {
 		c.Gate = GateFor(cp.decide)
 	}

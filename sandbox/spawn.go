@@ -176,14 +176,28 @@ func (c *Command) directStart() string {
 	if why := c.directSettings(); why != "" {
 		return why
 	}
-	if c.directWhy == nil {
-		why := directBlocker(c.Filters, arch.Native(), c.Dir != "")
-		if why != "" {
-			why = "the filters do not allow " + why + ", which the Go runtime may make on the filtered thread"
-		}
-		c.directWhy = &why
+	if sameFilters(c.Filters, c.runtimeOK) {
+		return "" // precompiled with the verdict
 	}
-	return *c.directWhy
+	if why := directBlocker(c.Filters, arch.Native(), c.Dir != ""); why != "" {
+		return "the filters do not allow " + why + ", which the Go runtime may make on the filtered thread"
+	}
+	return ""
+}
+
+// sameFilters reports whether a and b are the same programs, not merely
+// equal ones: a caller who replaces Filters after UseProfile gets the
+// check run on the new ones.
+func sameFilters(a, b []bpf.Program) bool {
+	if len(a) != len(b) || len(a) == 0 {
+		return false
+	}
+	for i := range a {
+		if len(a[i]) != len(b[i]) || len(a[i]) == 0 || &a[i][0] != &b[i][0] {
+			return false
+		}
+	}
+	return true
 }
 
 // goFiltered starts the filtered thread's goroutine; tests replace it to

@@ -87,6 +87,15 @@ func TestDirectProfiles(t *testing.T) {
 			t.Errorf("profile %s: direct start %v (%s), want %v", name, why == "", why, w)
 		}
 	}
+	// The verdict precompiled with a profile holds for its filters only.
+	c := &Command{Path: "/bin/true"}
+	if err := c.UseProfile("default"); err != nil {
+		t.Fatal(err)
+	}
+	c.Filters = []bpf.Program{filter(t, bpf.RetAllow, rule{"futex", bpf.RetKillProcess})}
+	if why := c.directStart(); !strings.Contains(why, "futex") {
+		t.Errorf("filters replaced after UseProfile: direct start verdict %q, want futex named", why)
+	}
 }
 
 // paths runs f once with each way of starting a program and checks the

@@ -106,7 +106,8 @@ var precompiledProfiles = []precompiled{
 					{Op: 0x0006, Jt: 0, Jf: 0, K: 0x7fff0000},
 				},
 			},
-			decide: nil,
+			decide:    nil,
+			runtimeOK: true,
 		},
 	},
 	{
@@ -301,6 +302,7 @@ var precompiledProfiles = []precompiled{
 					{Op: 0x0006, Jt: 0, Jf: 0, K: 0x7fff0000},
 				},
 			},
+			runtimeOK: true,
 		},
 	},
 	{
@@ -404,7 +406,8 @@ var precompiledProfiles = []precompiled{
 					{Op: 0x0006, Jt: 0, Jf: 0, K: 0x7fff0000},
 				},
 			},
-			decide: nil,
+			decide:    nil,
+			runtimeOK: true,
 		},
 	},
 	{
@@ -551,6 +554,7 @@ var precompiledProfiles = []precompiled{
 					{Op: 0x0006, Jt: 0, Jf: 0, K: 0x80000000},
 				},
 			},
+			runtimeOK: false,
 		},
 	},
 }
