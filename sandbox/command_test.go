@@ -51,15 +51,7 @@ func TestRunExitStatus(t *testing.T) {
 
 func TestRunStartErrors(t *testing.T) {
 	needSeccomp(t)
-	dir := t.TempDir()
-	noExec := filepath.Join(dir, "noexec")
-	if err := os.WriteFile(noExec, []byte("#!/bin/sh\necho ran\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	badFormat := filepath.Join(dir, "garbage")
-	if err := os.WriteFile(badFormat, []byte("\x7fELF garbage"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dir, noExec, badFormat := unstartable(t)
 	cases := []struct {
 		name     string
 		cmd      *Command
@@ -138,15 +130,7 @@ func TestRunHardening(t *testing.T) {
 		if err != nil || ex.Code != 0 {
 			t.Fatalf("run: %v %+v %s", err, ex, errOut)
 		}
-		want := DefaultCaps.hex()
-		for _, line := range []string{
-			"CapInh: " + want, "CapPrm: " + want, "CapEff: " + want, "CapBnd: " + want,
-			"CapAmb: 0000000000000000", "NoNewPrivs: 1", "Seccomp: 2", "Seccomp_filters: 2",
-		} {
-			if !strings.Contains(out, line+"\n") {
-				t.Errorf("status lacks %q:\n%s", line, out)
-			}
-		}
+		wantHardened(t, out, 2)
 	})
 	t.Run("caps", func(t *testing.T) {
 		c, _ := probeCommand(t, "status", f)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -249,4 +251,48 @@ func runCaptured(t testing.TB, c *Command) (*Exit, string, string, error) {
 	outb, _ := os.ReadFile(dir + "/stdout")
 	errb, _ := os.ReadFile(dir + "/stderr")
 	return ex, string(outb), string(errb), runErr
+}
+
+// helperCommand returns a command running this test binary in the helper
+// mode that the environment variables (KEY=VALUE) select in TestMain.
+func helperCommand(t *testing.T, env ...string) *exec.Cmd {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), env...)
+	return cmd
+}
+
+// wantHardened checks a status probe's output: the default capability
+// set, no_new_privs and filters seccomp filters.
+func wantHardened(t *testing.T, out string, filters int) {
+	t.Helper()
+	want := DefaultCaps.hex()
+	for _, line := range []string{
+		"CapInh: " + want, "CapPrm: " + want, "CapEff: " + want, "CapBnd: " + want,
+		"CapAmb: 0000000000000000", "NoNewPrivs: 1", "Seccomp: 2", fmt.Sprintf("Seccomp_filters: %d", filters),
+	} {
+		if !strings.Contains(out, line+"\n") {
+			t.Errorf("status lacks %q:\n%s", line, out)
+		}
+	}
+}
+
+// unstartable writes, in a new directory, a script without execute
+// permission (noexec) and an executable that is no program (garbage).
+func unstartable(t *testing.T) (dir, noExec, badFormat string) {
+	t.Helper()
+	dir = t.TempDir()
+	noExec = filepath.Join(dir, "noexec")
+	if err := os.WriteFile(noExec, []byte("#!/bin/sh\necho ran\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	badFormat = filepath.Join(dir, "garbage")
+	if err := os.WriteFile(badFormat, []byte("\x7fELF garbage"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir, noExec, badFormat
 }

@@ -1,8 +1,6 @@
 package sandbox
 
 import (
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 )
@@ -11,12 +9,7 @@ import (
 // checks every thread, old and new.
 func TestSelf(t *testing.T) {
 	needSeccomp(t)
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), probeEnv+"=self")
+	cmd := helperCommand(t, probeEnv+"=self")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -123,15 +122,7 @@ func TestStartBothWays(t *testing.T) {
 	testenv.NeedRoot(t)
 	sh := testenv.NeedCommand(t, "sh")
 	errno42 := filter(t, bpf.RetAllow, rule{"getpgrp", bpf.RetErrno | 42})
-	dir := t.TempDir()
-	noExec := filepath.Join(dir, "noexec")
-	if err := os.WriteFile(noExec, []byte("#!/bin/sh\necho ran\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	badFormat := filepath.Join(dir, "garbage")
-	if err := os.WriteFile(badFormat, []byte("\x7fELF garbage"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dir, noExec, badFormat := unstartable(t)
 	leak, err := os.Open(os.DevNull)
 	if err != nil {
 		t.Fatal(err)
@@ -198,15 +189,7 @@ func TestStartBothWays(t *testing.T) {
 			if err != nil || ex.Code != 0 {
 				t.Fatalf("run: %v %+v %s", err, ex, errOut)
 			}
-			want := DefaultCaps.hex()
-			for _, line := range []string{
-				"CapInh: " + want, "CapPrm: " + want, "CapEff: " + want, "CapBnd: " + want,
-				"CapAmb: 0000000000000000", "NoNewPrivs: 1", "Seccomp: 2", "Seccomp_filters: 1",
-			} {
-				if !strings.Contains(out, line+"\n") {
-					t.Errorf("status lacks %q:\n%s", line, out)
-				}
-			}
+			wantHardened(t, out, 1)
 		})
 		t.Run("descriptors", func(t *testing.T) {
 			c := cmd(&Command{Path: sh, Args: []string{"sh", "-c", "cd /proc/$$/fd && echo fds: *"}, Filters: []bpf.Program{errno42}})
@@ -376,12 +359,7 @@ func runMainThreadHelper() int {
 
 func TestDirectFromMainThread(t *testing.T) {
 	needSeccomp(t)
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), mainThreadEnv+"=1")
+	cmd := helperCommand(t, mainThreadEnv+"=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -418,14 +396,9 @@ func runParentDeathHelper(how string) int {
 // dies with it, started either way.
 func TestParentDeath(t *testing.T) {
 	needSeccomp(t)
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, how := range []string{"direct", "stage"} {
 		t.Run(how, func(t *testing.T) {
-			cmd := exec.Command(exe)
-			cmd.Env = append(os.Environ(), parentDeathEnv+"="+how)
+			cmd := helperCommand(t, parentDeathEnv+"="+how)
 			stdout, err := cmd.StdoutPipe()
 			if err != nil {
 				t.Fatal(err)
@@ -493,12 +466,7 @@ func runEarlySignalHelper() int {
 // before the program exists reaches the program once it runs.
 func TestSubscribeSignals(t *testing.T) {
 	needSeccomp(t)
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), earlySignalEnv+"=1")
+	cmd := helperCommand(t, earlySignalEnv+"=1")
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
