@@ -452,7 +452,7 @@ func runEarlySignalHelper() int {
 	// end this process): it waits for the program.
 	unix.Kill(unix.Getpid(), unix.SIGUSR1)
 	time.Sleep(20 * time.Millisecond)
-	c := &Command{Path: "/bin/sh", Args: []string{"sh", "-c", "sleep 5"}, Filters: []bpf.Program{allowAll}, ForwardSignals: true}
+	c := &Command{Path: "/bin/sh", Args: []string{"sh", "-c", "exec sleep 5"}, Filters: []bpf.Program{allowAll}, ForwardSignals: true}
 	ex, err := c.Run()
 	if err != nil {
 		fmt.Println("run:", err)
