@@ -286,15 +286,18 @@ func (c *Command) Start() error {
 			c.stopForwarding()
 		}
 	}()
-	var l *launcher
-	if c.mayStartDirect() {
-		// The thread and the signal subscription (a thread round trip
-		// per signal) get going while the start is checked; signals that
-		// come before the program exists are relayed once it does.
+	l := takeLauncher()
+	if !c.mayStartDirect() {
+		l.cancel()
+		l = nil
+	} else if l == nil {
 		l = startLauncher()
-		if c.ForwardSignals {
-			c.forwardSignals()
-		}
+	}
+	// The thread and the signal subscription (a thread round trip per
+	// signal) get going while the start is checked; signals that come
+	// before the program exists are relayed once it does.
+	if c.ForwardSignals {
+		c.forwardSignals()
 	}
 	cfg, err := c.config()
 	if err != nil {
@@ -396,12 +399,16 @@ func (c *Command) Start() error {
 	// than before the fork: it costs a tenth of a millisecond.)
 	c.kmsg = openKmsg()
 	go func() {
+		// The stage waits for its settings before anything else, so the
+		// program cannot run before the forwarded signals are subscribed
+		// to (a signal to syscage could end it instead of reaching the
+		// program).
+		if c.sigReady != nil {
+			<-c.sigReady
+		}
 		cfgW.Write(cfg.Encode())
 		cfgW.Close()
 	}()
-	if c.ForwardSignals && c.stopSig == nil {
-		c.forwardSignals()
-	}
 	if err := c.readStatus(statusParent, cfg.Path); err != nil {
 		c.reap()
 		return err
@@ -589,26 +596,32 @@ var forwardedSignals = []os.Signal{
 // group, which holds the program too when syscage is in it.
 var terminalSignals = []os.Signal{unix.SIGINT, unix.SIGQUIT, unix.SIGWINCH}
 
-// early is a subscription made by SubscribeSignals, waiting for the
-// next Command with ForwardSignals to take it over.
+// early is what Prepare got going, waiting for the next Command to
+// take it over.
 var early struct {
 	sync.Mutex
-	ch    chan os.Signal
-	ready chan struct{}
+	ch       chan os.Signal // the signal subscription
+	ready    chan struct{}  // closed once ch is subscribed
+	launcher *launcher      // a direct start's thread, not yet given a job
 }
 
-// SubscribeSignals starts catching the signals a Command with
-// ForwardSignals relays (see docs/run.md) ahead of its Start: the next
-// such Command to start takes the subscription over and relays what was
-// caught meanwhile to its program once it runs. Subscribing costs the Go
-// runtime a thread round trip per signal, about a millisecond in all on
-// a small machine, which Start otherwise waits for; a program that calls
-// this first overlaps it with its own set-up. Until a Command takes it
-// over, the signals no longer have their default effect (ending the
-// process): call it only when a Command will start.
-func SubscribeSignals() {
+// Prepare gets the next Command's Start going ahead of time, for a
+// program that knows it will start one (syscage run calls it first
+// thing): it starts catching the signals a Command with ForwardSignals
+// relays (see docs/run.md), and readies the thread a direct start forks
+// from. Subscribing costs the Go runtime a thread round trip per signal,
+// about a millisecond in all on a small machine, and a new thread a
+// tenth of one; Start otherwise waits for both. The next Command to
+// start takes them over and relays the signals caught meanwhile to its
+// program once it runs. Until then the signals no longer have their
+// default effect (ending the process): call Prepare only when a Command
+// will start.
+func Prepare() {
 	early.Lock()
 	defer early.Unlock()
+	if early.launcher == nil {
+		early.launcher = startLauncher()
+	}
 	if early.ch != nil {
 		return
 	}
@@ -621,12 +634,26 @@ func SubscribeSignals() {
 	}()
 }
 
+// takeLauncher returns the launcher Prepare started, if any, which is
+// then the caller's to use or cancel.
+func takeLauncher() *launcher {
+	early.Lock()
+	defer early.Unlock()
+	l := early.launcher
+	early.launcher = nil
+	return l
+}
+
 // forwardSignals starts relaying signals to the program. The relaying
-// goroutine subscribes to them itself, unless SubscribeSignals did
-// already: os/signal takes a round trip to its own thread per signal,
-// which thus overlaps with the program's start instead of delaying it;
-// Start waits for it before returning. A signal that arrives before has
-// its default effect on syscage, as one that arrives before Start.
+// goroutine subscribes to them itself, unless Prepare did already:
+// os/signal takes a round trip to its own thread per signal, which thus
+// overlaps with the checks and the hardening. The program does not run
+// before the subscription is complete: were a signal sent to syscage
+// once the program runs (say, once it has installed its handlers) to
+// have its default effect on syscage, it would end syscage, and the
+// program with it, instead of reaching the program. A signal that
+// arrives before the subscription has that effect, as one that arrives
+// before Start.
 func (c *Command) forwardSignals() {
 	c.stopSig = make(chan struct{})
 	early.Lock()

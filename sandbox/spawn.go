@@ -220,6 +220,11 @@ type launchJob struct {
 	// every descriptor but 0, 1, 2 and cfg.KeepFDs is close-on-exec
 	// (initstage.PrivateFDs); without it, attr.Files closes them.
 	privateFDs bool
+	// signals, when not nil, is closed once the forwarded signals are
+	// subscribed to: the program must not run before, or a signal sent
+	// to syscage once it runs could still end syscage instead of
+	// reaching it.
+	signals <-chan struct{}
 }
 
 // launcher is the goroutine of a direct start's filtered thread. Start
@@ -298,6 +303,9 @@ func (l *launcher) run(locked chan<- struct{}) {
 			return
 		}
 	}
+	if j.signals != nil {
+		<-j.signals
+	}
 	// From here on everything runs under the filters.
 	pid, err := syscall.ForkExec(j.cfg.Path, j.cfg.Argv, j.attr)
 	l.started <- launchResult{pid: pid, err: err}
@@ -334,7 +342,7 @@ func (c *Command) startDirect(cfg *initstage.Config, l *launcher) error {
 	// is cheaper than listing the process's descriptors. The listener
 	// must reach the process's table, so a supervised start lists them
 	// and has the child close them.
-	job := &launchJob{cfg: cfg, privateFDs: c.Supervise == nil}
+	job := &launchJob{cfg: cfg, privateFDs: c.Supervise == nil, signals: c.sigReady}
 	files, err := c.childFiles(!job.privateFDs)
 	if err != nil {
 		l.cancel()

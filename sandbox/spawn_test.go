@@ -443,7 +443,7 @@ func TestParentDeath(t *testing.T) {
 const earlySignalEnv = "SYSCAGE_SANDBOX_EARLY_SIGNAL"
 
 func runEarlySignalHelper() int {
-	SubscribeSignals()
+	Prepare()
 	early.Lock()
 	ready := early.ready
 	early.Unlock()
@@ -462,9 +462,9 @@ func runEarlySignalHelper() int {
 	return 0
 }
 
-// TestSubscribeSignals checks that a signal caught by SubscribeSignals
+// TestPrepare checks that a signal caught by Prepare
 // before the program exists reaches the program once it runs.
-func TestSubscribeSignals(t *testing.T) {
+func TestPrepare(t *testing.T) {
 	needSeccomp(t)
 	cmd := helperCommand(t, earlySignalEnv+"=1")
 	start := time.Now()

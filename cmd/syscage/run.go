@@ -143,9 +143,9 @@ func loadProfile(name string) (*policy.Policy, string, error) {
 
 func runRun(o *runOptions, args []string, stderr io.Writer) error {
 	if !o.exec {
-		// The signal subscription takes the runtime a thread round trip
-		// per signal: it goes on while the profile loads.
-		sandbox.SubscribeSignals()
+		// The signal subscription (a thread round trip per signal) and
+		// the launching thread get going while the profile loads.
+		sandbox.Prepare()
 	}
 	// An embedded profile used as it is takes the form compiled when
 	// syscage was built (sandbox.Command.UseProfile): it is parsed only
