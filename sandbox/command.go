@@ -3,6 +3,7 @@ package sandbox
 import (
 	"errors"
 	"fmt"
+	"github.com/syscage/syscage/sandbox/presignal"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -583,55 +584,35 @@ func (c *Command) Wait() (*Exit, error) {
 	return ex, nil
 }
 
-// forwardedSignals are relayed to the program. Job control signals
-// (SIGTSTP, SIGTTIN, SIGTTOU, SIGCONT) are left to the terminal, which
-// sends them to the whole foreground process group, syscage and program
-// alike; so are SIGINT, SIGQUIT and SIGWINCH when they come from it.
-var forwardedSignals = []os.Signal{
-	unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM, unix.SIGUSR1,
-	unix.SIGUSR2, unix.SIGALRM, unix.SIGWINCH, unix.SIGPIPE,
-}
-
 // terminalSignals are those a terminal sends to its foreground process
 // group, which holds the program too when syscage is in it.
 var terminalSignals = []os.Signal{unix.SIGINT, unix.SIGQUIT, unix.SIGWINCH}
 
-// early is what Prepare got going, waiting for the next Command to
-// take it over.
+// early is the launcher Prepare started, waiting for the next Command
+// to take it over.
 var early struct {
 	sync.Mutex
-	ch       chan os.Signal // the signal subscription
-	ready    chan struct{}  // closed once ch is subscribed
-	launcher *launcher      // a direct start's thread, not yet given a job
+	launcher *launcher // a direct start's thread, not yet given a job
 }
 
 // Prepare gets the next Command's Start going ahead of time, for a
 // program that knows it will start one (syscage run calls it first
 // thing): it starts catching the signals a Command with ForwardSignals
-// relays (see docs/run.md), and readies the thread a direct start forks
-// from. Subscribing costs the Go runtime a thread round trip per signal,
-// about a millisecond in all on a small machine, and a new thread a
-// tenth of one; Start otherwise waits for both. The next Command to
-// start takes them over and relays the signals caught meanwhile to its
-// program once it runs. Until then the signals no longer have their
-// default effect (ending the process): call Prepare only when a Command
-// will start.
+// relays (presignal.Start, unless an init function did already), and
+// readies the thread a direct start forks from. Subscribing costs the Go
+// runtime a thread round trip per signal, about a millisecond in all on
+// a small machine, and a new thread a tenth of one; Start otherwise
+// waits for both. The next Command to start takes them over and relays
+// the signals caught meanwhile to its program once it runs. Until then
+// the signals no longer have their default effect (ending the process):
+// call Prepare only when a Command will start.
 func Prepare() {
+	presignal.Start()
 	early.Lock()
 	defer early.Unlock()
 	if early.launcher == nil {
 		early.launcher = startLauncher()
 	}
-	if early.ch != nil {
-		return
-	}
-	early.ch = make(chan os.Signal, 16)
-	early.ready = make(chan struct{})
-	ch, ready := early.ch, early.ready
-	go func() {
-		signal.Notify(ch, forwardedSignals...)
-		close(ready)
-	}()
 }
 
 // takeLauncher returns the launcher Prepare started, if any, which is
@@ -645,7 +626,7 @@ func takeLauncher() *launcher {
 }
 
 // forwardSignals starts relaying signals to the program. The relaying
-// goroutine subscribes to them itself, unless Prepare did already:
+// goroutine subscribes to them itself, unless presignal.Start did:
 // os/signal takes a round trip to its own thread per signal, which thus
 // overlaps with the checks and the hardening. The program does not run
 // before the subscription is complete: were a signal sent to syscage
@@ -656,10 +637,7 @@ func takeLauncher() *launcher {
 // before Start.
 func (c *Command) forwardSignals() {
 	c.stopSig = make(chan struct{})
-	early.Lock()
-	ch, ready := early.ch, early.ready
-	early.ch, early.ready = nil, nil
-	early.Unlock()
+	ch, ready := presignal.Take()
 	subscribe := ch == nil
 	if subscribe {
 		ch, ready = make(chan os.Signal, 16), make(chan struct{})
@@ -669,7 +647,7 @@ func (c *Command) forwardSignals() {
 	go func() {
 		defer c.sigDone.Done()
 		if subscribe {
-			signal.Notify(ch, forwardedSignals...)
+			signal.Notify(ch, presignal.Forwarded...)
 			close(ready)
 		}
 		defer func() {

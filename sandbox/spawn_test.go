@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/syscage/syscage/sandbox/presignal"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -444,10 +445,7 @@ const earlySignalEnv = "SYSCAGE_SANDBOX_EARLY_SIGNAL"
 
 func runEarlySignalHelper() int {
 	Prepare()
-	early.Lock()
-	ready := early.ready
-	early.Unlock()
-	<-ready
+	<-presignal.Subscribed()
 	// Caught by the subscription, not the default action (which would
 	// end this process): it waits for the program.
 	unix.Kill(unix.Getpid(), unix.SIGUSR1)

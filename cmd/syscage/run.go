@@ -17,6 +17,7 @@ import (
 	"github.com/syscage/syscage/policy/profiles"
 	"github.com/syscage/syscage/record"
 	"github.com/syscage/syscage/sandbox"
+	"github.com/syscage/syscage/sandbox/presignal"
 	"github.com/syscage/syscage/seccomp"
 )
 
@@ -142,9 +143,14 @@ func loadProfile(name string) (*policy.Policy, string, error) {
 }
 
 func runRun(o *runOptions, args []string, stderr io.Writer) error {
-	if !o.exec {
-		// The signal subscription (a thread round trip per signal) and
-		// the launching thread get going while the profile loads.
+	if o.exec {
+		// Nothing forwards signals: the program takes syscage's place.
+		// (Package runearly subscribed only if it misread the options.)
+		presignal.Stop()
+	} else {
+		// The signal subscription (a thread round trip per signal,
+		// started by package runearly already) and the launching thread
+		// get going while the profile loads.
 		sandbox.Prepare()
 	}
 	// An embedded profile used as it is takes the form compiled when
