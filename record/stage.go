@@ -3,6 +3,7 @@ package record
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/syscage/syscage/internal/execerr"
 	"os"
 	"runtime"
 	"strconv"
@@ -208,29 +209,4 @@ const (
 )
 
 // StartError is a failure before the program ran; nothing was recorded.
-type StartError struct {
-	Code  int
-	Msg   string
-	Errno unix.Errno
-	// Why explains an errno that would mislead alone: "no such file"
-	// for a script whose interpreter is missing.
-	Why string
-}
-
-func (e *StartError) Error() string {
-	s := e.Msg
-	if e.Errno != 0 {
-		s = fmt.Sprintf("%s: %v", e.Msg, e.Errno)
-	}
-	if e.Why != "" {
-		s += " (" + e.Why + ")"
-	}
-	return s
-}
-
-func (e *StartError) Unwrap() error {
-	if e.Errno != 0 {
-		return e.Errno
-	}
-	return nil
-}
+type StartError = execerr.StartError

@@ -1,8 +1,6 @@
 package sandbox
 
 import (
-	"fmt"
-
 	"golang.org/x/sys/unix"
 
 	"github.com/syscage/syscage/internal/execerr"
@@ -18,32 +16,9 @@ const (
 )
 
 // StartError is a failure before the program started: nothing of the
-// program ran. Code is ExitInternal, ExitCannotExecute or ExitNotFound.
-type StartError struct {
-	Code  int
-	Msg   string
-	Errno unix.Errno
-	// Why explains the errno when it would mislead (see ExecWhy).
-	Why string
-}
-
-func (e *StartError) Error() string {
-	s := e.Msg
-	if e.Errno != 0 {
-		s = fmt.Sprintf("%s: %v", e.Msg, e.Errno)
-	}
-	if e.Why != "" {
-		s += ": " + e.Why
-	}
-	return s
-}
-
-func (e *StartError) Unwrap() error {
-	if e.Errno != 0 {
-		return e.Errno
-	}
-	return nil
-}
+// program ran. Code is ExitInternal, ExitCannotExecute or ExitNotFound;
+// Why explains the errno when it would mislead (see ExecWhy).
+type StartError = execerr.StartError
 
 // ExecWhy explains why execve of the existing file path failed with e
 // when the errno alone would mislead: ENOENT for a file that exists means

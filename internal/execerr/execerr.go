@@ -52,3 +52,34 @@ func Why(path string, e unix.Errno) string {
 	}
 	return ""
 }
+
+// StartError is a failure before a program started: nothing of it ran.
+// Code is the exit code that reports it (125, 126 or 127, as container
+// runtimes use them); Why, when set, explains an errno that would
+// mislead alone (see Why). Package sandbox and package record both use
+// it, under their own names.
+type StartError struct {
+	Code  int
+	Msg   string
+	Errno unix.Errno
+	Why   string
+}
+
+func (e *StartError) Error() string {
+	s := e.Msg
+	if e.Errno != 0 {
+		s += ": " + e.Errno.Error()
+	}
+	if e.Why != "" {
+		s += " (" + e.Why + ")"
+	}
+	return s
+}
+
+// Unwrap returns Errno, or nil without one.
+func (e *StartError) Unwrap() error {
+	if e.Errno != 0 {
+		return e.Errno
+	}
+	return nil
+}

@@ -1,6 +1,7 @@
 package execerr
 
 import (
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -38,5 +39,27 @@ func TestWhy(t *testing.T) {
 	}
 	if got := Why(dir+"/absent", unix.ENOENT); got != "" {
 		t.Errorf("Why of a file that does not exist = %q, want \"\"", got)
+	}
+}
+
+func TestStartError(t *testing.T) {
+	for _, tc := range []struct {
+		err  *StartError
+		want string
+	}{
+		{&StartError{Code: 125, Msg: "no seccomp filter"}, "no seccomp filter"},
+		{&StartError{Code: 127, Msg: "/x/prog", Errno: unix.ENOENT}, "/x/prog: no such file or directory"},
+		{&StartError{Code: 127, Msg: "/x/script", Errno: unix.ENOENT, Why: "its #! interpreter /nope does not exist"},
+			"/x/script: no such file or directory (its #! interpreter /nope does not exist)"},
+	} {
+		if got := tc.err.Error(); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.err, got, tc.want)
+		}
+		if tc.err.Errno != 0 && !errors.Is(tc.err, tc.err.Errno) {
+			t.Errorf("%+v does not unwrap to its errno", tc.err)
+		}
+		if tc.err.Errno == 0 && tc.err.Unwrap() != nil {
+			t.Errorf("%+v unwraps to %v without an errno", tc.err, tc.err.Unwrap())
+		}
 	}
 }
