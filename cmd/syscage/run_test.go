@@ -62,7 +62,7 @@ func TestRunCommand(t *testing.T) {
 		{"fd not open", []string{"run", "--keep-fd", "987", "--", "true"}, exitInternal, "987"},
 		{"--env without =", []string{"run", "--env", "BAD", "--", "env"}, exitUsage, "want KEY=VALUE"},
 		{"--env without a name", []string{"run", "--env", "=x", "--", "env"}, exitUsage, "want KEY=VALUE"},
-		{"neither script nor binary", []string{"run", "--", noShebang}, exitCannot, noShebang + ": exec format error: no #! line and not an ELF binary"},
+		{"neither script nor binary", []string{"run", "--", noShebang}, exitCannot, noShebang + ": exec format error (no #! line and not an ELF binary)"},
 		{"alerts with complain", []string{"run", "--complain", "--alerts", "-", "--", "true"}, exitUsage, "--complain"},
 		{"alerts with exec", []string{"run", "--exec", "--kill-on-violation", "--", "true"}, exitUsage, "--exec"},
 	}
