@@ -299,6 +299,10 @@ func (c *Command) Start() error {
 	// before the program exists are relayed once it does.
 	if c.ForwardSignals {
 		c.forwardSignals()
+	} else {
+		// Nothing relays what a subscription by Prepare caught: end it,
+		// giving those signals their default effect.
+		presignal.Stop()
 	}
 	cfg, err := c.config()
 	if err != nil {
@@ -603,7 +607,9 @@ var early struct {
 // runtime a thread round trip per signal, about a millisecond in all on
 // a small machine, and a new thread a tenth of one; Start otherwise
 // waits for both. The next Command to start takes them over and relays
-// the signals caught meanwhile to its program once it runs. Until then
+// the signals caught meanwhile to its program once it runs (one without
+// ForwardSignals ends the subscription instead, giving them their
+// default effect). Until then
 // the signals no longer have their default effect (ending the process):
 // call Prepare only when a Command will start.
 func Prepare() {

@@ -37,6 +37,9 @@ func TestMain(m *testing.M) {
 	if _, ok := os.LookupEnv(mainThreadEnv); ok {
 		os.Exit(runMainThreadHelper())
 	}
+	if _, ok := os.LookupEnv(unforwardedEnv); ok {
+		os.Exit(runUnforwardedHelper())
+	}
 	if _, ok := os.LookupEnv(earlySignalEnv); ok {
 		os.Exit(runEarlySignalHelper())
 	}

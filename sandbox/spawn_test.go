@@ -460,6 +460,36 @@ func runEarlySignalHelper() int {
 	return 0
 }
 
+// unforwardedEnv makes the test binary call Prepare, catch a SIGTERM and
+// start a Command that does not forward signals.
+const unforwardedEnv = "SYSCAGE_SANDBOX_UNFORWARDED"
+
+func runUnforwardedHelper() int {
+	Prepare()
+	<-presignal.Subscribed()
+	unix.Kill(unix.Getpid(), unix.SIGTERM)
+	time.Sleep(20 * time.Millisecond)
+	fmt.Println("caught")
+	c := &Command{Path: "/bin/true", Filters: []bpf.Program{allowAll}}
+	c.Run()
+	time.Sleep(5 * time.Second)
+	fmt.Println("survived")
+	return 0
+}
+
+// TestPrepareWithoutForwarding checks that a Command without
+// ForwardSignals ends Prepare's subscription and gives what it caught its
+// default effect: the caught SIGTERM ends the process.
+func TestPrepareWithoutForwarding(t *testing.T) {
+	needSeccomp(t)
+	cmd := helperCommand(t, unforwardedEnv+"=1")
+	out, err := cmd.Output()
+	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() || ws.Signal() != syscall.SIGTERM || string(out) != "caught\n" {
+		t.Errorf("helper: %v, output %q; want death by SIGTERM after \"caught\"", err, out)
+	}
+}
+
 // TestPrepare checks that a signal caught by Prepare
 // before the program exists reaches the program once it runs.
 func TestPrepare(t *testing.T) {
