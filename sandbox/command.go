@@ -3,6 +3,7 @@ package sandbox
 import (
 	"errors"
 	"fmt"
+	"github.com/syscage/syscage/sandbox/launch"
 	"github.com/syscage/syscage/sandbox/presignal"
 	"os"
 	"os/signal"
@@ -97,8 +98,8 @@ type Command struct {
 
 	finish func() // stops the supervisor of UseSupervisedPolicy
 
-	runtimeOK  []bpf.Program // Filters as UseProfile set them, known to allow the direct start's calls
-	threadDone chan struct{} // closed to end the filtered thread of a direct start
+	runtimeOK []bpf.Program  // Filters as UseProfile set them, known to allow the direct start's calls
+	thread    *launch.Thread // the filtered thread of a direct start
 
 	pid       int
 	kmsg      *kmsgReader
@@ -289,10 +290,10 @@ func (c *Command) Start() error {
 	}()
 	l := takeLauncher()
 	if !c.mayStartDirect() {
-		l.cancel()
+		l.Cancel()
 		l = nil
 	} else if l == nil {
-		l = startLauncher()
+		l = launch.New()
 	}
 	// The thread and the signal subscription (a thread round trip per
 	// signal) get going while the start is checked; signals that come
@@ -306,14 +307,14 @@ func (c *Command) Start() error {
 	}
 	cfg, err := c.config()
 	if err != nil {
-		l.cancel()
+		l.Cancel()
 		c.Finish()
 		return err
 	}
 	if l != nil && c.directStart() == "" {
 		return c.startDirect(cfg, l)
 	}
-	l.cancel()
+	l.Cancel()
 	// The child's descriptors: 0-2, kept ones under their numbers, then
 	// the settings pipe and the status socket above them all.
 	top := 2
@@ -596,7 +597,7 @@ var terminalSignals = []os.Signal{unix.SIGINT, unix.SIGQUIT, unix.SIGWINCH}
 // to take it over.
 var early struct {
 	sync.Mutex
-	launcher *launcher // a direct start's thread, not yet given a job
+	launcher *launch.Thread // a direct start's thread, not yet given a job
 }
 
 // Prepare gets the next Command's Start going ahead of time, for a
@@ -617,13 +618,13 @@ func Prepare() {
 	early.Lock()
 	defer early.Unlock()
 	if early.launcher == nil {
-		early.launcher = startLauncher()
+		early.launcher = launch.New()
 	}
 }
 
 // takeLauncher returns the launcher Prepare started, if any, which is
 // then the caller's to use or cancel.
-func takeLauncher() *launcher {
+func takeLauncher() *launch.Thread {
 	early.Lock()
 	defer early.Unlock()
 	l := early.launcher

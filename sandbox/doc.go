@@ -4,8 +4,8 @@
 // last step before execve, then forwards signals, passes the exit status through and explains a death
 // by the filter. Self applies filters to the calling Go program instead.
 //
-// A program starts one of two ways. The direct start (the usual one)
-// forks it from a thread of the calling process: one goroutine locks
+// A program starts one of two ways. The direct start (the usual one,
+// package launch) forks it from a thread of the calling process: one goroutine locks
 // itself to an OS thread for good, hardens that thread (capabilities and
 // no_new_privs belong to threads), installs the filters on it alone
 // (no TSYNC) and forks and executes the program from it with package

@@ -2,9 +2,9 @@ package sandbox
 
 import (
 	"fmt"
+	"github.com/syscage/syscage/sandbox/launch"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"syscall"
 
@@ -200,123 +200,9 @@ func sameFilters(a, b []bpf.Program) bool {
 	return true
 }
 
-// goFiltered starts the filtered thread's goroutine; tests replace it to
-// run it on a thread of their choosing.
-var goFiltered = func(f func()) { go f() }
-
-// launchResult is what the filtered thread reports.
-type launchResult struct {
-	pid      int
-	listener int
-	st       *initstage.Status // a failure before the program started
-	err      error             // ForkExec's
-}
-
-// launchJob is what the filtered thread is to do.
-type launchJob struct {
-	cfg  *initstage.Config
-	attr *syscall.ProcAttr
-	// privateFDs gives the thread a descriptor table of its own in which
-	// every descriptor but 0, 1, 2 and cfg.KeepFDs is close-on-exec
-	// (initstage.PrivateFDs); without it, attr.Files closes them.
-	privateFDs bool
-	// signals, when not nil, is closed once the forwarded signals are
-	// subscribed to: the program must not run before, or a signal sent
-	// to syscage once it runs could still end syscage instead of
-	// reaching it.
-	signals <-chan struct{}
-}
-
-// launcher is the goroutine of a direct start's filtered thread. Start
-// starts it first thing, so that getting a thread for it overlaps with
-// the checks, and sends it the job once the start is decided.
-type launcher struct {
-	job       chan *launchJob // nil: not needed after all
-	installed chan launchResult
-	proceed   chan bool
-	started   chan launchResult
-	done      chan struct{} // closed once the program is reaped
-}
-
-func startLauncher() *launcher {
-	l := &launcher{
-		job:       make(chan *launchJob, 1),
-		installed: make(chan launchResult, 1),
-		proceed:   make(chan bool, 1),
-		started:   make(chan launchResult, 1),
-		done:      make(chan struct{}),
-	}
-	goFiltered(func() { l.run(nil) })
-	return l
-}
-
-// cancel lets an unused launcher's goroutine go, its thread untouched.
-func (l *launcher) cancel() {
-	if l != nil {
-		l.job <- nil
-	}
-}
-
-// run is the filtered thread. It never unlocks its thread once it has
-// changed it, so the runtime ends the thread with the goroutine. locked,
-// when not nil, is closed once the goroutine holds its thread.
-func (l *launcher) run(locked chan<- struct{}) {
-	runtime.LockOSThread()
-	if unix.Gettid() == unix.Getpid() {
-		// The process's main thread: the runtime would keep it, parked,
-		// rather than end it. Hand the work to a goroutine on another
-		// thread; while this one holds the main thread, it cannot run
-		// there.
-		moved := make(chan struct{})
-		go l.run(moved)
-		<-moved
-		runtime.UnlockOSThread()
-		return
-	}
-	if locked != nil {
-		close(locked)
-	}
-	j := <-l.job
-	if j == nil {
-		runtime.UnlockOSThread() // untouched: give it back
-		return
-	}
-	if j.privateFDs {
-		if st := initstage.PrivateFDs(j.cfg.KeepFDs, j.cfg.NrCloseRange); st != nil {
-			l.installed <- launchResult{st: st}
-			return
-		}
-	}
-	if st := initstage.HardenThread(j.cfg); st != nil {
-		l.installed <- launchResult{st: st}
-		return
-	}
-	listener, st := initstage.InstallOnThread(j.cfg)
-	if st != nil {
-		l.installed <- launchResult{st: st}
-		return
-	}
-	if j.cfg.Listener {
-		// The parent serves the listener before the program may run.
-		l.installed <- launchResult{listener: listener}
-		if !<-l.proceed {
-			return
-		}
-	}
-	if j.signals != nil {
-		<-j.signals
-	}
-	// From here on everything runs under the filters.
-	pid, err := syscall.ForkExec(j.cfg.Path, j.cfg.Argv, j.attr)
-	l.started <- launchResult{pid: pid, err: err}
-	if err == nil {
-		<-l.done
-	}
-}
-
 // startDirect is Start's direct path (see directStart), with the
 // launcher Start started.
-func (c *Command) startDirect(cfg *initstage.Config, l *launcher) error {
+func (c *Command) startDirect(cfg *initstage.Config, l *launch.Thread) error {
 	// What the re-executed stage checks after its chdir is checked here,
 	// before any filter, with full capabilities as the stage has them.
 	target := cfg.Path
@@ -329,12 +215,12 @@ func (c *Command) startDirect(cfg *initstage.Config, l *launcher) error {
 			if err != nil {
 				e = errnoOf(err)
 			}
-			l.cancel()
+			l.Cancel()
 			return &StartError{Code: ExitInternal, Msg: "change directory to " + c.Dir, Errno: e}
 		}
 	}
 	if st := initstage.CheckExecutable(target); st != nil {
-		l.cancel()
+		l.Cancel()
 		return &StartError{Code: st.Code, Msg: st.Msg, Errno: unix.Errno(st.Errno)}
 	}
 	// Without a listener the thread takes a descriptor table of its own
@@ -342,54 +228,54 @@ func (c *Command) startDirect(cfg *initstage.Config, l *launcher) error {
 	// is cheaper than listing the process's descriptors. The listener
 	// must reach the process's table, so a supervised start lists them
 	// and has the child close them.
-	job := &launchJob{cfg: cfg, privateFDs: c.Supervise == nil, signals: c.sigReady}
-	files, err := c.childFiles(!job.privateFDs)
+	job := &launch.Job{Config: cfg, PrivateFDs: c.Supervise == nil, Signals: c.sigReady}
+	files, err := c.childFiles(!job.PrivateFDs)
 	if err != nil {
-		l.cancel()
+		l.Cancel()
 		return err
 	}
-	job.attr = &syscall.ProcAttr{
+	job.Attr = &syscall.ProcAttr{
 		Dir:   c.Dir,
 		Env:   cfg.Env,
 		Files: files,
 		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
 	}
-	c.threadDone = l.done
-	l.job <- job
+	c.thread = l
+	l.Give(job)
 
 	// While the thread hardens itself, open the kernel log: the program
 	// may be killed as soon as it starts, and the audit record of that
 	// must come after the point where the reader starts.
 	c.kmsg = openKmsg()
-	var r launchResult
+	var r launch.Result
 	if c.Supervise != nil {
 		// The thread waits for the supervisor before it forks.
-		if r = <-l.installed; r.st == nil {
-			if err := c.Supervise(r.listener); err != nil {
-				l.proceed <- false
+		if r = <-l.Installed(); r.Failed == nil {
+			if err := c.Supervise(r.Listener); err != nil {
+				l.Proceed(false)
 				c.abandonDirect()
 				return startErr("start the supervisor: %v", err)
 			}
-			l.proceed <- true
+			l.Proceed(true)
 		}
 	}
-	if r.st == nil {
+	if r.Failed == nil {
 		// Without a listener the thread goes on from the filters to the
-		// fork: a failure before them comes on installed instead.
+		// fork: a failure before them comes on Installed instead.
 		select {
-		case r = <-l.started:
-		case r = <-l.installed:
+		case r = <-l.Started():
+		case r = <-l.Installed():
 		}
 	}
-	if r.st != nil {
+	if r.Failed != nil {
 		c.abandonDirect()
-		return &StartError{Code: r.st.Code, Msg: r.st.Msg, Errno: unix.Errno(r.st.Errno)}
+		return &StartError{Code: r.Failed.Code, Msg: r.Failed.Msg, Errno: unix.Errno(r.Failed.Errno)}
 	}
-	if r.err != nil {
+	if r.Err != nil {
 		c.abandonDirect()
-		return c.execFailure(cfg.Path, r.err)
+		return c.execFailure(cfg.Path, r.Err)
 	}
-	c.setPid(r.pid)
+	c.setPid(r.Pid)
 	c.how = "direct"
 	if c.sigReady != nil {
 		<-c.sigReady
@@ -408,13 +294,8 @@ func (c *Command) abandonDirect() {
 	c.waited = true
 }
 
-// endThread lets the filtered thread end.
-func (c *Command) endThread() {
-	if c.threadDone != nil {
-		close(c.threadDone)
-		c.threadDone = nil
-	}
-}
+// endThread lets the filtered thread of a direct start end.
+func (c *Command) endThread() { c.thread.End() }
 
 // execFailure reports what ForkExec's child failed at. The child's steps
 // before execve (descriptors, working directory) were checked before the

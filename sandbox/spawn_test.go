@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/syscage/syscage/sandbox/launch"
 	"github.com/syscage/syscage/sandbox/presignal"
 	"os"
 	"path/filepath"
@@ -332,7 +333,7 @@ func runMainThreadHelper() int {
 		return 97
 	}
 	queue := make(chan func(), 1)
-	goFiltered = func(f func()) { queue <- f }
+	launch.Go = func(f func()) { queue <- f }
 	type result struct {
 		ex  *Exit
 		err error

@@ -1,0 +1,165 @@
+// Package launch forks a program from a thread of the calling process
+// that carries the program's hardening and seccomp filters: sandbox's
+// direct start, and syscage run's quick path, which runs from package
+// initialisation and so depends only on the runtime, package syscall
+// and package initstage.
+//
+// Capabilities, no_new_privs, seccomp filters and (after
+// unshare(CLONE_FILES)) the descriptor table belong to a thread, and a
+// child the thread forks inherits them. A Thread is a goroutine locked
+// to an OS thread for good: given a Job, it hardens its thread, installs
+// the filters on it alone and forks and executes the program with
+// syscall.ForkExec; it then waits, doing nothing, until End, and ends
+// with its thread, which keeps the program's parent-death signal (tied
+// to the forking thread) armed until then. Go code runs under the
+// filters on that thread, so the filters must allow the calls that code
+// makes (sandbox checks them before it gives a Job).
+package launch
+
+import (
+	"runtime"
+	"sync"
+	"syscall"
+
+	"github.com/syscage/syscage/sandbox/initstage"
+)
+
+// Go starts a Thread's goroutine. Tests replace it to run the goroutine
+// on a thread of their choosing.
+var Go = func(f func()) { go f() }
+
+// Job is what a Thread does.
+type Job struct {
+	Config *initstage.Config
+	Attr   *syscall.ProcAttr
+	// PrivateFDs gives the thread a descriptor table of its own in which
+	// every descriptor but 0, 1, 2 and Config.KeepFDs is close-on-exec
+	// (initstage.PrivateFDs); without it, Attr.Files must close them.
+	PrivateFDs bool
+	// Signals, when not nil, is closed once the signals the parent
+	// forwards are subscribed to: the program does not run before, or a
+	// signal sent to the parent once the program runs could end the
+	// parent instead of reaching the program.
+	Signals <-chan struct{}
+}
+
+// Result is what a Thread reports.
+type Result struct {
+	Pid      int
+	Listener int               // Config.Listener's notification listener
+	Failed   *initstage.Status // a failure before the program started
+	Err      error             // ForkExec's
+}
+
+// Thread is the goroutine of a filtered thread.
+type Thread struct {
+	job       chan *Job // nil: not needed after all
+	installed chan Result
+	proceed   chan bool
+	started   chan Result
+	done      chan struct{}
+	end       sync.Once
+}
+
+// New starts a Thread, which waits for Give or Cancel. Starting it
+// before the Job is known overlaps getting a thread (a tenth of a
+// millisecond or more) with the caller's own work.
+func New() *Thread {
+	t := &Thread{
+		job:       make(chan *Job, 1),
+		installed: make(chan Result, 1),
+		proceed:   make(chan bool, 1),
+		started:   make(chan Result, 1),
+		done:      make(chan struct{}),
+	}
+	Go(func() { t.run(nil) })
+	return t
+}
+
+// Cancel lets an unused Thread's goroutine go, its thread untouched. A
+// nil Thread is fine.
+func (t *Thread) Cancel() {
+	if t != nil {
+		t.job <- nil
+	}
+}
+
+// Give hands the Thread its Job, once.
+func (t *Thread) Give(j *Job) { t.job <- j }
+
+// Installed reports a failure before the fork, or, for a Job with
+// Config.Listener, the listener once the filters are on: the Thread then
+// waits for Proceed.
+func (t *Thread) Installed() <-chan Result { return t.installed }
+
+// Proceed lets a Thread with a listener fork (true: a supervisor serves
+// the listener) or end (false).
+func (t *Thread) Proceed(ok bool) { t.proceed <- ok }
+
+// Started reports the fork: the program's pid, or ForkExec's error.
+func (t *Thread) Started() <-chan Result { return t.started }
+
+// End lets the Thread, and its thread, end: call it once the program
+// has been reaped (or never started). It may be called more than once.
+func (t *Thread) End() {
+	if t != nil {
+		t.end.Do(func() { close(t.done) })
+	}
+}
+
+// run is the filtered thread. It never unlocks its thread once it has
+// changed it, so the runtime ends the thread with the goroutine. locked,
+// when not nil, is closed once the goroutine holds its thread.
+func (t *Thread) run(locked chan<- struct{}) {
+	runtime.LockOSThread()
+	if syscall.Gettid() == syscall.Getpid() {
+		// The process's main thread: the runtime would keep it, parked,
+		// rather than end it. Hand the work to a goroutine on another
+		// thread; while this one holds the main thread, it cannot run
+		// there.
+		moved := make(chan struct{})
+		go t.run(moved)
+		<-moved
+		runtime.UnlockOSThread()
+		return
+	}
+	if locked != nil {
+		close(locked)
+	}
+	j := <-t.job
+	if j == nil {
+		runtime.UnlockOSThread() // untouched: give it back
+		return
+	}
+	if j.PrivateFDs {
+		if st := initstage.PrivateFDs(j.Config.KeepFDs, j.Config.NrCloseRange); st != nil {
+			t.installed <- Result{Failed: st}
+			return
+		}
+	}
+	if st := initstage.HardenThread(j.Config); st != nil {
+		t.installed <- Result{Failed: st}
+		return
+	}
+	listener, st := initstage.InstallOnThread(j.Config)
+	if st != nil {
+		t.installed <- Result{Failed: st}
+		return
+	}
+	if j.Config.Listener {
+		// The parent serves the listener before the program may run.
+		t.installed <- Result{Listener: listener}
+		if !<-t.proceed {
+			return
+		}
+	}
+	if j.Signals != nil {
+		<-j.Signals
+	}
+	// From here on everything runs under the filters.
+	pid, err := syscall.ForkExec(j.Config.Path, j.Config.Argv, j.Attr)
+	t.started <- Result{Pid: pid, Err: err}
+	if err == nil {
+		<-t.done
+	}
+}
