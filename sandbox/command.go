@@ -6,7 +6,6 @@ import (
 	"github.com/syscage/syscage/sandbox/launch"
 	"github.com/syscage/syscage/sandbox/presignal"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/syscage/syscage/arch"
 	"github.com/syscage/syscage/bpf"
-	"github.com/syscage/syscage/internal/tty"
 	"github.com/syscage/syscage/sandbox/initstage"
 	"github.com/syscage/syscage/seccomp"
 )
@@ -104,12 +102,8 @@ type Command struct {
 	pid       int
 	kmsg      *kmsgReader
 	gate      *gateServer
-	stopSig   chan struct{}
-	sigReady  chan struct{} // closed once the signals are subscribed to
-	sigDone   sync.WaitGroup
-	sigMu     sync.Mutex       // held while forwarding, so that reaping waits
-	sigOff    bool             // the pid is about to be reaped: forward no more
-	sigEarly  []syscall.Signal // received before the program's pid was known
+	relay     *presignal.Relay // forwards signals (ForwardSignals)
+	sigReady  <-chan struct{}  // closed once the signals are subscribed to; nil without a relay
 	waited    bool
 	startedOK bool
 }
@@ -589,10 +583,6 @@ func (c *Command) Wait() (*Exit, error) {
 	return ex, nil
 }
 
-// terminalSignals are those a terminal sends to its foreground process
-// group, which holds the program too when syscage is in it.
-var terminalSignals = []os.Signal{unix.SIGINT, unix.SIGQUIT, unix.SIGWINCH}
-
 // early is the launcher Prepare started, waiting for the next Command
 // to take it over.
 var early struct {
@@ -632,81 +622,29 @@ func takeLauncher() *launch.Thread {
 	return l
 }
 
-// forwardSignals starts relaying signals to the program. The relaying
-// goroutine subscribes to them itself, unless presignal.Start did:
-// os/signal takes a round trip to its own thread per signal, which thus
-// overlaps with the checks and the hardening. The program does not run
-// before the subscription is complete: were a signal sent to syscage
-// once the program runs (say, once it has installed its handlers) to
-// have its default effect on syscage, it would end syscage, and the
-// program with it, instead of reaching the program. A signal that
-// arrives before the subscription has that effect, as one that arrives
-// before Start.
+// forwardSignals starts relaying signals to the program, with the
+// subscription presignal.Start made if there is one: os/signal takes a
+// round trip to its own thread per signal, which thus overlaps with the
+// checks and the hardening. The program does not run before the
+// subscription is complete: were a signal sent to syscage once the
+// program runs (say, once it has installed its handlers) to have its
+// default effect on syscage, it would end syscage, and the program with
+// it, instead of reaching the program. A signal that arrives before has
+// that effect, as one that arrives before Start.
 func (c *Command) forwardSignals() {
-	c.stopSig = make(chan struct{})
-	ch, ready := presignal.Take()
-	subscribe := ch == nil
-	if subscribe {
-		ch, ready = make(chan os.Signal, 16), make(chan struct{})
-	}
-	c.sigReady = ready
-	c.sigDone.Add(1)
-	go func() {
-		defer c.sigDone.Done()
-		if subscribe {
-			signal.Notify(ch, presignal.Forwarded...)
-			close(ready)
-		}
-		defer func() {
-			<-ready // a Stop before the Notify would leave ch subscribed
-			signal.Stop(ch)
-		}()
-		for {
-			select {
-			case <-c.stopSig:
-				return
-			case s := <-ch:
-				c.sigMu.Lock()
-				switch {
-				case c.sigOff:
-				case c.pid <= 0:
-					// The program does not exist yet, so no terminal gave it
-					// this one either: setPid delivers it.
-					c.sigEarly = append(c.sigEarly, s.(syscall.Signal))
-				case slices.Contains(terminalSignals, s) && tty.InForeground():
-					// The terminal delivered it to the program already.
-				default:
-					unix.Kill(c.pid, s.(syscall.Signal))
-				}
-				c.sigMu.Unlock()
-			}
-		}
-	}()
+	c.relay = presignal.NewRelay()
+	c.sigReady = c.relay.Ready()
 }
 
 // setPid records the program's pid and relays the signals that arrived
 // before it was known.
 func (c *Command) setPid(pid int) {
-	c.sigMu.Lock()
-	defer c.sigMu.Unlock()
 	c.pid = pid
-	if pid > 0 && !c.sigOff {
-		for _, s := range c.sigEarly {
-			unix.Kill(pid, s)
-		}
+	if c.relay != nil {
+		c.relay.SetPid(pid)
 	}
-	c.sigEarly = nil
 }
 
 // stopForwarding stops relaying signals to the program, whose pid may be
-// reaped as soon as it returns. The unsubscription, as slow as the
-// subscription, finishes in the background.
-func (c *Command) stopForwarding() {
-	c.sigMu.Lock()
-	c.sigOff = true
-	c.sigMu.Unlock()
-	if c.stopSig != nil {
-		close(c.stopSig)
-		c.stopSig = nil
-	}
-}
+// reaped as soon as it returns.
+func (c *Command) stopForwarding() { c.relay.Stop() }

@@ -8,8 +8,12 @@
 // and sandbox.Command does not let the program run before the
 // subscription is complete. Started from an init function, the
 // subscription overlaps with the rest of the process's initialisation
-// instead. The package depends on os/signal alone, so that its own
-// initialisation, and a caller's in an init function, can come early.
+// instead. The package depends on os/signal and a small terminal check
+// only, so that its own initialisation, and a caller's in an init
+// function, can come early.
+//
+// Relay does the forwarding itself, for package sandbox and for syscage
+// run's quick path.
 package presignal
 
 import (
@@ -17,6 +21,8 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+
+	"github.com/syscage/syscage/internal/tty"
 )
 
 // Forwarded are the signals sandbox.Command relays to its program.
@@ -89,5 +95,112 @@ func Stop() {
 		default:
 			return
 		}
+	}
+}
+
+// Relay forwards the signals in Forwarded to a program: those that
+// arrive before the program's pid is known are kept and sent once it is
+// (SetPid), and SIGINT, SIGQUIT and SIGWINCH are not sent while the
+// process is in its terminal's foreground, since the terminal has sent
+// them to the program (in the same process group) already.
+type Relay struct {
+	mu    sync.Mutex // held while forwarding, so that Stop waits for a send
+	pid   int
+	off   bool
+	early []syscall.Signal
+	stop  chan struct{}
+	ready chan struct{}
+}
+
+// terminalSignals are those a terminal sends to its foreground process
+// group.
+var terminalSignals = []os.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGWINCH}
+
+// NewRelay starts relaying, with the subscription Start made if there
+// is one, or with one of its own made in the background; Ready says when
+// it is complete.
+func NewRelay() *Relay {
+	ch, ready := Take()
+	subscribe := ch == nil
+	if subscribe {
+		ch, ready = make(chan os.Signal, 16), make(chan struct{})
+	}
+	r := &Relay{stop: make(chan struct{}), ready: ready}
+	go func() {
+		if subscribe {
+			signal.Notify(ch, Forwarded...)
+			close(ready)
+		}
+		defer func() {
+			<-ready // a Stop before the Notify would leave ch subscribed
+			signal.Stop(ch)
+		}()
+		for {
+			select {
+			case <-r.stop:
+				return
+			case s := <-ch:
+				r.forward(s.(syscall.Signal))
+			}
+		}
+	}()
+	return r
+}
+
+func (r *Relay) forward(s syscall.Signal) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case r.off:
+	case r.pid <= 0:
+		// The program does not exist yet, so no terminal gave it this
+		// one either: SetPid sends it.
+		r.early = append(r.early, s)
+	case isTerminalSignal(s) && tty.InForeground():
+		// The terminal delivered it to the program already.
+	default:
+		syscall.Kill(r.pid, s)
+	}
+}
+
+func isTerminalSignal(s os.Signal) bool {
+	for _, t := range terminalSignals {
+		if s == t {
+			return true
+		}
+	}
+	return false
+}
+
+// Ready returns a channel closed once the subscription is complete.
+// Until then a signal may still have its default effect on the process.
+func (r *Relay) Ready() <-chan struct{} { return r.ready }
+
+// SetPid names the program and sends it the signals that arrived
+// before. pid must be a process of the caller's.
+func (r *Relay) SetPid(pid int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pid = pid
+	if pid > 0 && !r.off {
+		for _, s := range r.early {
+			syscall.Kill(pid, s)
+		}
+	}
+	r.early = nil
+}
+
+// Stop ends the relaying: once it returns no signal is sent any more, so
+// the program's pid may be reaped. The unsubscription, as slow as the
+// subscription, finishes in the background. A nil Relay is fine.
+func (r *Relay) Stop() {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.off {
+		r.off = true
+		close(r.stop)
 	}
 }
