@@ -4,45 +4,29 @@
 package profiles
 
 import (
-	"embed"
 	"fmt"
-	"io/fs"
 	"slices"
 	"strings"
 
 	"github.com/syscage/syscage/internal/suggest"
 	"github.com/syscage/syscage/policy"
+	"github.com/syscage/syscage/policy/profiles/embedded"
 )
-
-//go:embed *.policy
-var files embed.FS
 
 // Default is the name of the profile syscage run applies when none is
 // given.
 const Default = "default"
 
 // Names lists the embedded profiles, sorted.
-func Names() []string {
-	entries, err := fs.ReadDir(files, ".")
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, e := range entries {
-		if n, ok := strings.CutSuffix(e.Name(), ".policy"); ok {
-			out = append(out, n)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
+func Names() []string { return embedded.Names() }
 
 // Source returns the text of the named profile.
 func Source(name string) ([]byte, error) {
-	if !slices.Contains(Names(), name) {
+	b, ok := embedded.Source(name)
+	if !ok {
 		return nil, unknown(name)
 	}
-	return fs.ReadFile(files, name+".policy")
+	return b, nil
 }
 
 // Get parses the named profile. Its Source is "profile:NAME"; included
@@ -51,7 +35,7 @@ func Get(name string) (*policy.Policy, error) {
 	if !slices.Contains(Names(), name) {
 		return nil, unknown(name)
 	}
-	p, err := policy.ParseFile(name+".policy", policy.ParseOptions{FS: files})
+	p, err := policy.ParseFile(name+".policy", policy.ParseOptions{FS: embedded.FS})
 	if err != nil {
 		// An embedded profile that does not parse is a bug of syscage.
 		return nil, fmt.Errorf("embedded profile %q: %w", name, err)
