@@ -6,9 +6,7 @@ import (
 	"github.com/syscage/syscage/sandbox/launch"
 	"github.com/syscage/syscage/sandbox/presignal"
 	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"syscall"
 
@@ -142,36 +140,16 @@ func (c *Command) resolve() (string, error) {
 	if c.Path == "" {
 		return "", startErr("no program to run")
 	}
-	if strings.Contains(c.Path, "/") {
-		return c.Path, nil
+	path, searched, ok := launch.LookPath(c.Path, c.Env)
+	if !ok {
+		return "", &StartError{Code: ExitNotFound, Msg: fmt.Sprintf("%s: not found in PATH (%s)", c.Path, searched)}
 	}
-	pathEnv, found := os.Getenv("PATH"), false
-	for _, kv := range c.Env {
-		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			pathEnv, found = v, true
-		}
-	}
-	if c.Env != nil && !found {
-		pathEnv = defaultPath
-	}
-	for _, dir := range filepath.SplitList(pathEnv) {
-		if dir == "" {
-			dir = "."
-		}
-		p := filepath.Join(dir, c.Path)
-		if st, err := os.Stat(p); err == nil && !st.IsDir() && unix.Access(p, unix.X_OK) == nil {
-			return p, nil
-		}
-	}
-	return "", &StartError{Code: ExitNotFound, Msg: fmt.Sprintf("%s: not found in PATH (%s)", c.Path, pathEnv)}
+	return path, nil
 }
-
-// defaultPath is the PATH a clean environment gets, as in a container.
-const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // DefaultPath returns the PATH given to programs when the environment has
 // none.
-func DefaultPath() string { return defaultPath }
+func DefaultPath() string { return launch.DefaultPath }
 
 // config checks what can be checked before the start and returns the
 // init stage's settings.

@@ -185,6 +185,12 @@ func (c *Command) directStart() string {
 	return ""
 }
 
+// WhyNotDirect says why Start would start the program through the
+// re-executed init stage rather than directly from a thread of the
+// calling process (see the package documentation), or "" when it would
+// start it directly.
+func (c *Command) WhyNotDirect() string { return c.directStart() }
+
 // sameFilters reports whether a and b are the same programs, not merely
 // equal ones: a caller who replaces Filters after UseProfile gets the
 // check run on the new ones.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -234,4 +235,26 @@ func readProcStatus(pid int) (map[string]int, error) {
 		}
 	}
 	return out, nil
+}
+
+// ReportedKill says how a program that died of sig (SIGSYS: a seccomp
+// kill or trap) was killed, from the kernel log: kmsgFD is /dev/kmsg,
+// opened and read to its end before the program started (-1 when it
+// could not be opened: the reason is then found again), and pid the
+// program's. It is for a launcher other than Command, such as syscage
+// run's quick path, that hands the explanation over.
+func ReportedKill(kmsgFD, pid int, sig syscall.Signal) *Exit {
+	ex := &Exit{Code: 128 + int(sig), Signal: sig, Seccomp: sig == unix.SIGSYS}
+	if !ex.Seccomp {
+		return ex
+	}
+	k := &kmsgReader{fd: kmsgFD}
+	if kmsgFD < 0 {
+		k = openKmsg()
+	}
+	defer k.Close()
+	if ex.Violation = k.find(pid); ex.Violation == nil {
+		ex.NoViolation = k.whyNot()
+	}
+	return ex
 }

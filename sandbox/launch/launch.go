@@ -17,7 +17,9 @@
 package launch
 
 import (
+	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -162,4 +164,42 @@ func (t *Thread) run(locked chan<- struct{}) {
 	if err == nil {
 		<-t.done
 	}
+}
+
+// DefaultPath is the PATH a program gets when its environment has none,
+// as in a container.
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// LookPath finds the program name as execve will see it: name itself
+// when it holds a '/', else the first executable file of that name in
+// the PATH of env (of the process's own environment when env is nil,
+// DefaultPath when env has none). It also returns the PATH it searched;
+// ok is false when nothing was found.
+func LookPath(name string, env []string) (path, searched string, ok bool) {
+	if strings.Contains(name, "/") {
+		return name, "", true
+	}
+	searched, _ = syscall.Getenv("PATH")
+	if env != nil {
+		found := false
+		for _, kv := range env {
+			if v, isPath := strings.CutPrefix(kv, "PATH="); isPath {
+				searched, found = v, true
+			}
+		}
+		if !found {
+			searched = DefaultPath
+		}
+	}
+	for _, dir := range filepath.SplitList(searched) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, name)
+		var st syscall.Stat_t
+		if syscall.Stat(p, &st) == nil && st.Mode&syscall.S_IFMT != syscall.S_IFDIR && syscall.Access(p, 1) == nil {
+			return p, searched, true
+		}
+	}
+	return "", searched, false
 }
