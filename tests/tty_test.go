@@ -22,10 +22,20 @@ import (
 // to receive them.
 func TestSignalsForwarded(t *testing.T) {
 	sc := syscage(t)
-	for _, sig := range []syscall.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGUSR1} {
-		t.Run(sig.String(), func(t *testing.T) {
+	for _, tc := range []struct {
+		sig   syscall.Signal
+		quick bool // package quickrun runs it, or the command line
+	}{
+		{unix.SIGTERM, true}, {unix.SIGINT, true}, {unix.SIGHUP, true}, {unix.SIGUSR1, true},
+		{unix.SIGTERM, false}, {unix.SIGUSR1, false},
+	} {
+		sig := tc.sig
+		t.Run(fmt.Sprintf("%v quick=%v", sig, tc.quick), func(t *testing.T) {
 			script := fmt.Sprintf(`trap 'echo got %d; exit 3' %d; echo ready; while :; do sleep 0.05; done`, sig, sig)
 			cmd := exec.Command(sc, "run", "--", "sh", "-c", script)
+			if !tc.quick {
+				cmd.Env = append(os.Environ(), "SYSCAGE_NO_QUICKRUN=1")
+			}
 			out, err := cmd.StdoutPipe()
 			if err != nil {
 				t.Fatal(err)

@@ -13,6 +13,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	_ "github.com/syscage/syscage/cmd/syscage/internal/quickrun"
 	_ "github.com/syscage/syscage/cmd/syscage/internal/runearly"
 	"os"
 	"strconv"

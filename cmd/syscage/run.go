@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/syscage/syscage/bpf"
+	"github.com/syscage/syscage/cmd/syscage/internal/quickrun"
 	"github.com/syscage/syscage/notify"
 	"github.com/syscage/syscage/policy"
 	"github.com/syscage/syscage/policy/profiles"
@@ -143,6 +144,14 @@ func loadProfile(name string) (*policy.Policy, string, error) {
 }
 
 func runRun(o *runOptions, args []string, stderr io.Writer) error {
+	if pid, sig, kmsgFD, ok := quickrun.Killed(); ok {
+		// Package quickrun ran the program, which the filter killed:
+		// say why, as below.
+		ex := sandbox.ReportedKill(kmsgFD, pid, sig)
+		p, _ := profiles.Get(profiles.Default)
+		fmt.Fprintln(stderr, "syscage:", killMessage(ex, p, fmt.Sprintf("the %s profile", profiles.Default)))
+		return silentExit(ex.Code)
+	}
 	if o.exec {
 		// Nothing forwards signals: the program takes syscage's place.
 		// (Package runearly subscribed only if it misread the options.)

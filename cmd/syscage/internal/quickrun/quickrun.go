@@ -1,0 +1,211 @@
+// Package quickrun runs `syscage run [--] CMD [ARG...]` (the command
+// with no option, under the embedded default profile) from package
+// initialisation, before syscage's heavier packages (the command line,
+// the policy parsers, yaml) are initialised, and ends the process with
+// the program's status: a Go program pays for every package it links at
+// start-up, about 0.5 ms here, whatever it then runs.
+//
+// It does what sandbox.Command's direct start does for that command,
+// with the same pieces (package launch, presignal, initstage) and the
+// default profile's filter as sandbox precompiled it (zdefault_amd64.go,
+// written by `go generate ./cmd/syscage/internal/quickrun`; a test fails
+// when it is stale), which it uses only while the embedded profile text
+// is still the one it was compiled from. It leaves everything it does not
+// do the same way to the command line, before anything has run: any
+// option, a program that cannot be found or executed, another
+// architecture, SYSCAGE_NO_QUICKRUN set. When the filter kills the
+// program, it runs syscage again to explain the kill (ExplainEnv), as
+// the command line does.
+package quickrun
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"unsafe"
+
+	"github.com/syscage/syscage/policy/profiles/embedded"
+	"github.com/syscage/syscage/sandbox/initstage"
+	"github.com/syscage/syscage/sandbox/launch"
+	"github.com/syscage/syscage/sandbox/presignal"
+)
+
+// DisableEnv, when set, leaves every `syscage run` to the command line.
+const DisableEnv = "SYSCAGE_NO_QUICKRUN"
+
+// ExplainEnv hands a kill by the filter over to the command line:
+// "PID,SIGNAL,KMSGFD", with KMSGFD the kernel log opened before the
+// program started (-1 when it could not be), inherited.
+const ExplainEnv = "SYSCAGE_QUICKRUN_KILLED"
+
+func init() {
+	if _, off := syscall.Getenv(DisableEnv); off {
+		return
+	}
+	if _, explaining := syscall.Getenv(ExplainEnv); explaining {
+		return
+	}
+	if code, ran := Run(os.Args[1:]); ran {
+		os.Exit(code)
+	}
+}
+
+// Program returns the program and its arguments when args (the command
+// line after syscage's own name) are `run [--] CMD [ARG...]` with no
+// option, or nil.
+func Program(args []string) []string {
+	if len(args) < 2 || args[0] != "run" {
+		return nil
+	}
+	rest := args[1:]
+	if rest[0] == "--" {
+		rest = rest[1:]
+	} else if len(rest[0]) > 0 && rest[0][0] == '-' {
+		return nil // an option
+	}
+	if len(rest) == 0 || rest[0] == "" {
+		return nil
+	}
+	return rest
+}
+
+// Run runs the program args name, if quickrun can, and returns the exit
+// code syscage run gives; ran is false, and nothing of the program has
+// run, when it cannot: the command line then does everything.
+func Run(args []string) (code int, ran bool) {
+	argv := Program(args)
+	if argv == nil || defaultFilter == nil {
+		return 0, false
+	}
+	if text, ok := embedded.Source("default"); !ok || string(text) != defaultText {
+		return 0, false // an edited profile: the command line compiles it
+	}
+	path, _, ok := launch.LookPath(argv[0], nil)
+	if !ok || initstage.CheckExecutable(path) != nil {
+		return 0, false // the command line says why, in its words
+	}
+	env := os.Environ()
+	cfg := &initstage.Config{
+		Path:         path,
+		Argv:         argv,
+		Env:          env,
+		Filters:      [][]byte{defaultFilter},
+		Flags:        defaultFlags,
+		Caps:         defaultCaps,
+		NrSeccomp:    nrSeccomp,
+		NrCloseRange: nrCloseRange,
+	}
+	relay := presignal.NewRelay()
+	thread := launch.New()
+	kmsg := openKmsg()
+	thread.Give(&launch.Job{
+		Config:     cfg,
+		Attr:       &syscall.ProcAttr{Env: env, Files: []uintptr{0, 1, 2}, Sys: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}},
+		PrivateFDs: true,
+		Signals:    relay.Ready(),
+	})
+	var r launch.Result
+	select {
+	case r = <-thread.Started():
+	case r = <-thread.Installed():
+	}
+	if r.Failed != nil || r.Err != nil {
+		// Nothing of the program ran: the command line starts it again
+		// and reports what fails.
+		relay.Stop()
+		thread.End()
+		if kmsg >= 0 {
+			syscall.Close(kmsg)
+		}
+		return 0, false
+	}
+	relay.SetPid(r.Pid)
+	<-relay.Ready()
+	ws := wait(r.Pid, relay)
+	thread.End()
+	switch {
+	case ws.Exited():
+		return ws.ExitStatus(), true
+	case ws.Signaled() && ws.Signal() == syscall.SIGSYS:
+		explain(r.Pid, ws.Signal(), kmsg)
+		return 128 + int(ws.Signal()), true // explain did not run
+	case ws.Signaled():
+		return 128 + int(ws.Signal()), true
+	}
+	return 125, true
+}
+
+// wait waits for pid to end, stops the relay, then reaps pid: until then
+// the pid cannot name another process.
+func wait(pid int, relay *presignal.Relay) syscall.WaitStatus {
+	const wexited, wnowait, pPID = 4, 0x1000000, 1 // include/uapi/linux/wait.h
+	var info [128]byte                             // siginfo_t
+	for {
+		_, _, e := syscall.Syscall6(syscall.SYS_WAITID, pPID, uintptr(pid), uintptr(unsafe.Pointer(&info)), wexited|wnowait, 0, 0)
+		if e != syscall.EINTR {
+			break
+		}
+	}
+	relay.Stop()
+	var ws syscall.WaitStatus
+	for {
+		if _, err := syscall.Wait4(pid, &ws, 0, nil); err != syscall.EINTR {
+			break
+		}
+	}
+	return ws
+}
+
+// openKmsg opens the kernel log at its end, so that the audit record of
+// a kill of the program comes after the read position, or returns -1.
+func openKmsg() int {
+	fd, err := syscall.Open("/dev/kmsg", syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return -1
+	}
+	if _, err := syscall.Seek(fd, 0, 2); err != nil { // SEEK_END
+		syscall.Close(fd)
+		return -1
+	}
+	return fd
+}
+
+// explain runs syscage again, with the same arguments and ExplainEnv, so
+// that the command line prints why the filter killed pid and exits as
+// syscage run does. It returns only when that cannot be done.
+func explain(pid int, sig syscall.Signal, kmsg int) {
+	if kmsg >= 0 {
+		if _, _, e := syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(kmsg), syscall.F_SETFD, 0); e != 0 {
+			kmsg = -1
+		}
+	}
+	env := append(os.Environ(), ExplainEnv+"="+strconv.Itoa(pid)+","+strconv.Itoa(int(sig))+","+strconv.Itoa(kmsg))
+	syscall.Exec("/proc/self/exe", os.Args, env)
+}
+
+// Killed reads ExplainEnv: the program's pid, its signal and the kernel
+// log's descriptor; ok is false when the variable is absent or
+// malformed.
+func Killed() (pid int, sig syscall.Signal, kmsgFD int, ok bool) {
+	v, set := syscall.Getenv(ExplainEnv)
+	if !set {
+		return 0, 0, 0, false
+	}
+	parts := strings.Split(v, ",")
+	if len(parts) != 3 {
+		return 0, 0, 0, false
+	}
+	var f [3]int
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			return 0, 0, 0, false
+		}
+		f[i] = n
+	}
+	if f[0] <= 0 || f[1] <= 0 || f[1] > 64 {
+		return 0, 0, 0, false
+	}
+	return f[0], syscall.Signal(f[1]), f[2], true
+}

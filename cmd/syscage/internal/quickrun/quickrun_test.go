@@ -1,0 +1,78 @@
+package quickrun
+
+import (
+	"os"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func TestProgram(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"run", "--", "sh", "-c", "x"}, []string{"sh", "-c", "x"}},
+		{[]string{"run", "sh", "-c", "x"}, []string{"sh", "-c", "x"}},
+		{[]string{"run", "--", "--weird-name"}, []string{"--weird-name"}},
+		{[]string{"run", "--exec", "--", "sh"}, nil},
+		{[]string{"run", "--profile", "strict", "--", "sh"}, nil},
+		{[]string{"run", "-h"}, nil},
+		{[]string{"run", "--"}, nil},
+		{[]string{"run", "--", ""}, nil},
+		{[]string{"run"}, nil},
+		{[]string{"record", "--", "sh"}, nil},
+		{nil, nil},
+	} {
+		if got := Program(tc.args); !slices.Equal(got, tc.want) {
+			t.Errorf("%q: %q, want %q", tc.args, got, tc.want)
+		}
+	}
+}
+
+func TestKilled(t *testing.T) {
+	for _, tc := range []struct {
+		value   string
+		set, ok bool
+		pid     int
+		sig     syscall.Signal
+		fd      int
+	}{
+		{"1234,31,7", true, true, 1234, syscall.SIGSYS, 7},
+		{"1234,31,-1", true, true, 1234, syscall.SIGSYS, -1},
+		{"", false, false, 0, 0, 0},
+		{"1234,31", true, false, 0, 0, 0},
+		{"0,31,7", true, false, 0, 0, 0},
+		{"-1,31,7", true, false, 0, 0, 0},
+		{"1234,99,7", true, false, 0, 0, 0},
+		{"x,31,7", true, false, 0, 0, 0},
+		{"1234,31,7,8", true, false, 0, 0, 0},
+	} {
+		os.Unsetenv(ExplainEnv)
+		if tc.set {
+			t.Setenv(ExplainEnv, tc.value)
+		}
+		pid, sig, fd, ok := Killed()
+		if ok != tc.ok || pid != tc.pid || sig != tc.sig || fd != tc.fd {
+			t.Errorf("%q: %d %v %d %v, want %d %v %d %v", tc.value, pid, sig, fd, ok, tc.pid, tc.sig, tc.fd, tc.ok)
+		}
+	}
+}
+
+// FuzzKilled feeds arbitrary values to the variable's parser: it never
+// panics, and what it accepts is a plausible pid and signal.
+func FuzzKilled(f *testing.F) {
+	f.Add("1234,31,7")
+	f.Add(",,")
+	f.Fuzz(func(t *testing.T, v string) {
+		if strings.IndexByte(v, 0) >= 0 {
+			return // no environment variable holds a NUL
+		}
+		t.Setenv(ExplainEnv, v)
+		pid, sig, _, ok := Killed()
+		if ok && (pid <= 0 || sig <= 0 || sig > 64) {
+			t.Errorf("%q accepted as pid %d signal %d", v, pid, sig)
+		}
+	})
+}

@@ -1,0 +1,110 @@
+package tests
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// runOutcome is what a run of syscage showed: its output, the program's
+// status as syscage passed it on, and whether yaml's package
+// initialisation ran (it does not when the quick path takes the run).
+type runOutcome struct {
+	stdout, stderr string
+	code           int
+	fullStart      bool
+}
+
+// runSyscage runs syscage with args, with quickrun on or off, and with
+// extra as descriptor 3, open without close-on-exec.
+func runSyscage(t *testing.T, sc string, quick bool, extra *os.File, args ...string) runOutcome {
+	t.Helper()
+	cmd := exec.Command(sc, args...)
+	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
+	if !quick {
+		cmd.Env = append(cmd.Env, "SYSCAGE_NO_QUICKRUN=1")
+	}
+	if extra != nil {
+		cmd.ExtraFiles = []*os.File{extra}
+	}
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatal(err)
+	}
+	var o runOutcome
+	o.stdout = out.String()
+	o.fullStart = strings.Contains(errOut.String(), "init gopkg.in/yaml")
+	var kept []string
+	for _, line := range strings.Split(errOut.String(), "\n") {
+		if !strings.HasPrefix(line, "init ") {
+			kept = append(kept, line)
+		}
+	}
+	o.stderr = strings.Join(kept, "\n")
+	o.code = cmd.ProcessState.ExitCode()
+	if ws := cmd.ProcessState.Sys().(syscall.WaitStatus); ws.Signaled() {
+		o.code = 128 + int(ws.Signal())
+	}
+	return o
+}
+
+// TestQuickRun checks that `syscage run [--] CMD`, which package
+// quickrun runs from package initialisation, behaves exactly as the
+// command line does (SYSCAGE_NO_QUICKRUN): output, status, hardening,
+// descriptors, a kill by the filter and its explanation; and that the
+// quick path took exactly the runs it should.
+func TestQuickRun(t *testing.T) {
+	sc := syscage(t)
+	pr := probe(t)
+	leak, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leak.Close()
+	status := `grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/self/status; cd /proc/self/fd && echo fds: *`
+	cases := []struct {
+		name  string
+		args  []string
+		quick bool // the quick path takes it all
+	}{
+		{"output and status", []string{"run", "--", "sh", "-c", "echo out; echo err >&2; exit 3"}, true},
+		{"without --", []string{"run", "sh", "-c", "echo out"}, true},
+		{"death by a signal", []string{"run", "--", "sh", "-c", "kill -TERM $$"}, true},
+		{"hardening and descriptors", []string{"run", "--", "sh", "-c", status}, true},
+		{"a denied syscall", []string{"run", "--", pr, "call", strconv.Itoa(nrMount)}, true},
+		// The quick path runs it, then syscage again to explain the kill.
+		{"a kill by the filter, explained", []string{"run", "--", pr, "int80", strconv.Itoa(nrI386Getpid)}, false},
+		{"not found", []string{"run", "--", "syscage-no-such-program"}, false},
+		{"an option", []string{"run", "--profile", "default", "--", "sh", "-c", "echo out"}, false},
+		{"no program", []string{"run", "--"}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			quick := runSyscage(t, sc, true, leak, tc.args...)
+			full := runSyscage(t, sc, false, leak, tc.args...)
+			if quick.fullStart == tc.quick {
+				t.Errorf("quick path taken: %v, want %v", !quick.fullStart, tc.quick)
+			}
+			if !full.fullStart {
+				t.Errorf("SYSCAGE_NO_QUICKRUN did not keep the run from the quick path")
+			}
+			if quick.stdout != full.stdout || quick.stderr != full.stderr || quick.code != full.code {
+				t.Errorf("quick path: %q %q %d\ncommand line: %q %q %d", quick.stdout, quick.stderr, quick.code, full.stdout, full.stderr, full.code)
+			}
+		})
+	}
+	// The kill case says what the command line says: the syscall, the
+	// architecture and the rule.
+	o := runSyscage(t, sc, true, nil, "run", "--", pr, "int80", strconv.Itoa(nrI386Getpid))
+	if o.code != 128+31 || !strings.Contains(o.stderr, "syscage: killed by seccomp:") || !strings.Contains(o.stderr, "on i386") {
+		t.Errorf("kill: status %d, stderr %q", o.code, o.stderr)
+	}
+}
