@@ -23,7 +23,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/syscage/syscage/policy/profiles/embedded"
 	"github.com/syscage/syscage/sandbox/initstage"
@@ -139,11 +140,9 @@ func Run(args []string) (code int, ran bool) {
 // wait waits for pid to end, stops the relay, then reaps pid: until then
 // the pid cannot name another process.
 func wait(pid int, relay *presignal.Relay) syscall.WaitStatus {
-	const wexited, wnowait, pPID = 4, 0x1000000, 1 // include/uapi/linux/wait.h
-	var info [128]byte                             // siginfo_t
 	for {
-		_, _, e := syscall.Syscall6(syscall.SYS_WAITID, pPID, uintptr(pid), uintptr(unsafe.Pointer(&info)), wexited|wnowait, 0, 0)
-		if e != syscall.EINTR {
+		var info unix.Siginfo
+		if err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil); err != unix.EINTR {
 			break
 		}
 	}
