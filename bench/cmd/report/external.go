@@ -34,7 +34,7 @@ func startup(repo, dir string, reps, n int) (rows [][2]any, note string) {
 	// bwrap gets the same filter syscage installs: the default profile
 	// compiled to raw BPF, passed on descriptor 3 (bwrap --seccomp 3).
 	filter := filepath.Join(dir, "default.bpf")
-	comp := exec.Command(bin, "compile", filepath.Join(repo, "policy", "profiles", "default.policy"), "-o", filter)
+	comp := exec.Command(bin, "compile", filepath.Join(repo, "policy", "profiles", "embedded", "default.policy"), "-o", filter)
 	if out, err := comp.CombinedOutput(); err != nil {
 		return nil, fmt.Sprintf("not measured: compiling the default profile failed: %v: %s", err, firstLine(out))
 	}
