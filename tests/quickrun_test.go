@@ -82,6 +82,10 @@ func TestQuickRun(t *testing.T) {
 		{"a denied syscall", []string{"run", "--", pr, "call", strconv.Itoa(nrMount)}, true},
 		// The quick path runs it, then syscage again to explain the kill.
 		{"a kill by the filter, explained", []string{"run", "--", pr, "int80", strconv.Itoa(nrI386Getpid)}, false},
+		{"--exec: output and status", []string{"run", "--exec", "--", "sh", "-c", "echo out; echo err >&2; exit 3"}, true},
+		{"--exec: hardening and descriptors", []string{"run", "--exec", "--", "sh", "-c", status}, true},
+		{"--exec: a kill by the filter", []string{"run", "--exec", "--", pr, "int80", strconv.Itoa(nrI386Getpid)}, true},
+		{"--exec: not found", []string{"run", "--exec", "--", "syscage-no-such-program"}, false},
 		{"not found", []string{"run", "--", "syscage-no-such-program"}, false},
 		{"an option", []string{"run", "--profile", "default", "--", "sh", "-c", "echo out"}, false},
 		{"no program", []string{"run", "--"}, false},

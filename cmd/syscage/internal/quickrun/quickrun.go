@@ -1,18 +1,20 @@
-// Package quickrun runs `syscage run [--] CMD [ARG...]` (the command
-// with no option, under the embedded default profile) from package
-// initialisation, before syscage's heavier packages (the command line,
-// the policy parsers, yaml) are initialised, and ends the process with
-// the program's status: a Go program pays for every package it links at
-// start-up, about 0.5 ms here, whatever it then runs.
+// Package quickrun runs `syscage run [--exec] [--] CMD [ARG...]` (the
+// command with no other option, under the embedded default profile)
+// from package initialisation, before syscage's heavier packages (the
+// command line, the policy parsers, yaml) are initialised, and ends the
+// process with the program's status: a Go program pays for every
+// package it links at start-up, about 0.3 ms here, whatever it then
+// runs.
 //
-// It does what sandbox.Command's direct start does for that command,
-// with the same pieces (package launch, presignal, initstage) and the
-// default profile's filter as sandbox precompiled it (zdefault_amd64.go,
-// written by `go generate ./cmd/syscage/internal/quickrun`; a test fails
-// when it is stale), which it uses only while the embedded profile text
-// is still the one it was compiled from. It leaves everything it does not
-// do the same way to the command line, before anything has run: any
-// option, a program that cannot be found or executed, another
+// It does what sandbox.Command's direct start (or, with --exec, its
+// Exec) does for that command, with the same pieces (packages launch,
+// presignal and initstage) and the default profile's filter as sandbox
+// precompiled it (zdefault_amd64.go, written by `go generate
+// ./cmd/syscage/internal/quickrun`; a test fails when it is stale),
+// which it uses only while the embedded profile text is still the one it
+// was compiled from. It leaves everything it does not do the same way to
+// the command line, before anything has run: any other option, a
+// program that cannot be found or executed, no seccomp filters, another
 // architecture, SYSCAGE_NO_QUICKRUN set. When the filter kills the
 // program, it runs syscage again to explain the kill (ExplainEnv), as
 // the command line does.
@@ -20,12 +22,14 @@ package quickrun
 
 import (
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/syscage/syscage/internal/execerr"
 	"github.com/syscage/syscage/policy/profiles/embedded"
 	"github.com/syscage/syscage/sandbox/initstage"
 	"github.com/syscage/syscage/sandbox/launch"
@@ -53,29 +57,35 @@ func init() {
 }
 
 // Program returns the program and its arguments when args (the command
-// line after syscage's own name) are `run [--] CMD [ARG...]` with no
-// option, or nil.
-func Program(args []string) []string {
+// line after syscage's own name) are `run [--exec] [--] CMD [ARG...]`
+// with no other option, or nil; inPlace reports --exec.
+func Program(args []string) (argv []string, inPlace bool) {
 	if len(args) < 2 || args[0] != "run" {
-		return nil
+		return nil, false
 	}
 	rest := args[1:]
+	if rest[0] == "--exec" {
+		rest, inPlace = rest[1:], true
+	}
+	if len(rest) == 0 {
+		return nil, false
+	}
 	if rest[0] == "--" {
 		rest = rest[1:]
 	} else if len(rest[0]) > 0 && rest[0][0] == '-' {
-		return nil // an option
+		return nil, false // an option
 	}
 	if len(rest) == 0 || rest[0] == "" {
-		return nil
+		return nil, false
 	}
-	return rest
+	return rest, inPlace
 }
 
 // Run runs the program args name, if quickrun can, and returns the exit
 // code syscage run gives; ran is false, and nothing of the program has
 // run, when it cannot: the command line then does everything.
 func Run(args []string) (code int, ran bool) {
-	argv := Program(args)
+	argv, inPlace := Program(args)
 	if argv == nil || defaultFilter == nil {
 		return 0, false
 	}
@@ -83,7 +93,7 @@ func Run(args []string) (code int, ran bool) {
 		return 0, false // an edited profile: the command line compiles it
 	}
 	path, _, ok := launch.LookPath(argv[0], nil)
-	if !ok || initstage.CheckExecutable(path) != nil {
+	if !ok || initstage.CheckExecutable(path) != nil || !filtersAvailable() {
 		return 0, false // the command line says why, in its words
 	}
 	env := os.Environ()
@@ -96,6 +106,9 @@ func Run(args []string) (code int, ran bool) {
 		Caps:         defaultCaps,
 		NrSeccomp:    nrSeccomp,
 		NrCloseRange: nrCloseRange,
+	}
+	if inPlace {
+		return execInPlace(cfg), true
 	}
 	relay := presignal.NewRelay()
 	thread := launch.New()
@@ -207,4 +220,39 @@ func Killed() (pid int, sig syscall.Signal, kmsgFD int, ok bool) {
 		return 0, 0, 0, false
 	}
 	return f[0], syscall.Signal(f[1]), f[2], true
+}
+
+// execInPlace is `syscage run --exec`: the process hardens one of its
+// threads, installs the filter on it and executes the program from it,
+// as sandbox.Command.Exec does. It returns only when a step before the
+// filter failed, with the exit code; the process must then end (the
+// thread and the descriptors' close-on-exec flags have changed), so it
+// says what failed itself, as the command line would.
+func execInPlace(cfg *initstage.Config) int {
+	// initstage.Exec wants garbage collection off, so that the filtered
+	// thread makes no system call but seccomp and execve whatever the
+	// filters deny. Here it can stay on (runtime/debug, which turns it
+	// off, would have this package initialised after the heavy ones):
+	// the default profile allows every call the runtime makes, as the
+	// generator checked (sandbox.Command.WhyNotDirect). It does need a
+	// P for the thread that reports a failed execve while the filtered
+	// one holds its own.
+	if runtime.GOMAXPROCS(0) < 2 {
+		runtime.GOMAXPROCS(2)
+	}
+	runtime.Gosched() // a fresh time slice: see initstage.Exec
+	runtime.LockOSThread()
+	st := initstage.Exec(cfg, initstage.Direct{Stdio: [3]int{-1, -1, -1}})
+	err := &execerr.StartError{Code: st.Code, Msg: st.Msg, Errno: unix.Errno(st.Errno)}
+	os.Stderr.WriteString("syscage: " + err.Error() + "\n")
+	return st.Code
+}
+
+// filtersAvailable probes for seccomp filters as the command line does
+// (seccomp.ProbeFlags): a filter mode call with no program fails with
+// EFAULT where filters and the flags exist.
+func filtersAvailable() bool {
+	const setModeFilter = 1 // SECCOMP_SET_MODE_FILTER
+	_, _, e := syscall.RawSyscall(uintptr(nrSeccomp), setModeFilter, uintptr(defaultFlags), 0)
+	return e == syscall.EFAULT
 }

@@ -10,23 +10,30 @@ import (
 
 func TestProgram(t *testing.T) {
 	for _, tc := range []struct {
-		args []string
-		want []string
+		args    []string
+		want    []string
+		inPlace bool
 	}{
-		{[]string{"run", "--", "sh", "-c", "x"}, []string{"sh", "-c", "x"}},
-		{[]string{"run", "sh", "-c", "x"}, []string{"sh", "-c", "x"}},
-		{[]string{"run", "--", "--weird-name"}, []string{"--weird-name"}},
-		{[]string{"run", "--exec", "--", "sh"}, nil},
-		{[]string{"run", "--profile", "strict", "--", "sh"}, nil},
-		{[]string{"run", "-h"}, nil},
-		{[]string{"run", "--"}, nil},
-		{[]string{"run", "--", ""}, nil},
-		{[]string{"run"}, nil},
-		{[]string{"record", "--", "sh"}, nil},
-		{nil, nil},
+		{[]string{"run", "--", "sh", "-c", "x"}, []string{"sh", "-c", "x"}, false},
+		{[]string{"run", "sh", "-c", "x"}, []string{"sh", "-c", "x"}, false},
+		{[]string{"run", "--", "--weird-name"}, []string{"--weird-name"}, false},
+		{[]string{"run", "--exec", "--", "sh"}, []string{"sh"}, true},
+		{[]string{"run", "--exec", "sh", "--exec"}, []string{"sh", "--exec"}, true},
+		{[]string{"run", "--exec"}, nil, false},
+		{[]string{"run", "--exec", "--"}, nil, false},
+		{[]string{"run", "--exec=true", "--", "sh"}, nil, false},
+		{[]string{"run", "--exec", "--profile", "strict", "--", "sh"}, nil, false},
+		{[]string{"run", "--profile", "strict", "--", "sh"}, nil, false},
+		{[]string{"run", "-h"}, nil, false},
+		{[]string{"run", "--"}, nil, false},
+		{[]string{"run", "--", ""}, nil, false},
+		{[]string{"run"}, nil, false},
+		{[]string{"record", "--", "sh"}, nil, false},
+		{nil, nil, false},
 	} {
-		if got := Program(tc.args); !slices.Equal(got, tc.want) {
-			t.Errorf("%q: %q, want %q", tc.args, got, tc.want)
+		got, inPlace := Program(tc.args)
+		if !slices.Equal(got, tc.want) || inPlace != tc.inPlace {
+			t.Errorf("%q: %q %v, want %q %v", tc.args, got, inPlace, tc.want, tc.inPlace)
 		}
 	}
 }
