@@ -2,12 +2,12 @@ package sandbox
 
 import (
 	"os"
-	"runtime"
 	"runtime/debug"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/syscage/syscage/sandbox/initstage"
+	"github.com/syscage/syscage/sandbox/launch"
 )
 
 // Exec runs the program in place of the calling process, with no
@@ -56,25 +56,9 @@ func (c *Command) Exec() error {
 	}
 	// The filtered thread must make no system call but seccomp and
 	// execve: no garbage collection (SetGCPercent waits for a cycle in
-	// progress to end), and a P for the thread that reports a failed
-	// execve while the filtered one holds its own.
+	// progress to end).
 	gc := debug.SetGCPercent(-1)
-	if runtime.GOMAXPROCS(0) < 2 {
-		runtime.GOMAXPROCS(2)
-	}
-	// The stage runs on the calling goroutine, locked to its thread for
-	// good: after a failure the thread may hold fewer capabilities or
-	// another network namespace, which no other goroutine must inherit.
-	// (Running it on a goroutine of its own would cost a thread switch,
-	// a tenth of a millisecond.)
-	//
-	// Yielding first gives the goroutine a fresh time slice: the
-	// runtime's monitor signals a goroutine that ran 10 ms without
-	// yielding, and the handler would run under the filters. (Yielding
-	// while locked would cost a thread hand-off.)
-	runtime.Gosched()
-	runtime.LockOSThread()
-	st := initstage.Exec(cfg, d)
+	st := launch.Exec(cfg, d)
 	debug.SetGCPercent(gc)
 	return &StartError{Code: st.Code, Msg: st.Msg, Errno: unix.Errno(st.Errno)}
 }

@@ -203,3 +203,24 @@ func LookPath(name string, env []string) (path, searched string, ok bool) {
 	}
 	return "", searched, false
 }
+
+// Exec runs initstage.Exec on the calling goroutine, which it locks to
+// its thread for good (after a failure the thread may hold fewer
+// capabilities or another network namespace, which no other goroutine
+// must inherit; a goroutine of its own would cost a thread switch), and
+// returns only with initstage.Exec's failure. It sees to what
+// initstage.Exec needs but garbage collection, which the caller turns
+// off (runtime/debug) unless the filters allow the runtime's calls: a P
+// for the thread that reports a failed execve while the filtered one
+// holds its own, and a fresh time slice, since the runtime's monitor
+// signals a goroutine that ran 10 ms without yielding and the handler
+// would run under the filters (yielding while locked would cost a
+// thread hand-off).
+func Exec(cfg *initstage.Config, d initstage.Direct) *initstage.Status {
+	if runtime.GOMAXPROCS(0) < 2 {
+		runtime.GOMAXPROCS(2)
+	}
+	runtime.Gosched()
+	runtime.LockOSThread()
+	return initstage.Exec(cfg, d)
+}

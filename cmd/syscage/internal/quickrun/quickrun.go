@@ -22,7 +22,6 @@ package quickrun
 
 import (
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -229,20 +228,12 @@ func Killed() (pid int, sig syscall.Signal, kmsgFD int, ok bool) {
 // thread and the descriptors' close-on-exec flags have changed), so it
 // says what failed itself, as the command line would.
 func execInPlace(cfg *initstage.Config) int {
-	// initstage.Exec wants garbage collection off, so that the filtered
-	// thread makes no system call but seccomp and execve whatever the
-	// filters deny. Here it can stay on (runtime/debug, which turns it
-	// off, would have this package initialised after the heavy ones):
-	// the default profile allows every call the runtime makes, as the
-	// generator checked (sandbox.Command.WhyNotDirect). It does need a
-	// P for the thread that reports a failed execve while the filtered
-	// one holds its own.
-	if runtime.GOMAXPROCS(0) < 2 {
-		runtime.GOMAXPROCS(2)
-	}
-	runtime.Gosched() // a fresh time slice: see initstage.Exec
-	runtime.LockOSThread()
-	st := initstage.Exec(cfg, initstage.Direct{Stdio: [3]int{-1, -1, -1}})
+	// Garbage collection stays on, which launch.Exec leaves to its
+	// caller: the default profile allows every call the runtime makes,
+	// as the generator checked (sandbox.Command.WhyNotDirect), and
+	// runtime/debug, which turns it off, would have this package
+	// initialised after the heavy ones.
+	st := launch.Exec(cfg, initstage.Direct{Stdio: [3]int{-1, -1, -1}})
 	err := &execerr.StartError{Code: st.Code, Msg: st.Msg, Errno: unix.Errno(st.Errno)}
 	os.Stderr.WriteString("syscage: " + err.Error() + "\n")
 	return st.Code
