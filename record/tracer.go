@@ -7,8 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/syscage/syscage/sandbox/presignal"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -23,7 +23,6 @@ import (
 	"github.com/syscage/syscage/arch"
 	"github.com/syscage/syscage/bpf"
 	"github.com/syscage/syscage/internal/execerr"
-	"github.com/syscage/syscage/internal/tty"
 	"github.com/syscage/syscage/policy"
 )
 
@@ -84,9 +83,9 @@ type Options struct {
 	// Progress, when set, is called from another goroutine about four
 	// times a second while the program runs, and once at the end.
 	Progress func(Progress)
-	// ForwardSignals relays SIGHUP, SIGTERM, SIGQUIT, SIGUSR1/2 and
-	// SIGINT (when the terminal did not already deliver it) to the
-	// program.
+	// ForwardSignals relays the signals syscage run forwards
+	// (presignal.Forwarded; SIGINT, SIGQUIT and SIGWINCH only when the
+	// terminal did not already deliver them) to the program.
 	ForwardSignals bool
 	// Grace is how long the program may go on after ctx is done before
 	// every traced process is killed (default 2s).
@@ -664,38 +663,17 @@ func (t *tracer) stopKillTimer() {
 	}
 }
 
-// forwardedSignals are relayed to the program; see sandbox for the
-// reasoning on terminal signals.
-var forwardedSignals = []os.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM, unix.SIGUSR1, unix.SIGUSR2}
-
+// relaySignals starts relaying the signals syscage forwards
+// (presignal.Forwarded) to the program, as syscage run does, and returns
+// the function that stops it.
 func (t *tracer) relaySignals() func() {
 	if !t.opts.ForwardSignals {
 		return func() {}
 	}
-	ch := make(chan os.Signal, 8)
-	signal.Notify(ch, forwardedSignals...)
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			case s := <-ch:
-				if (s == unix.SIGINT || s == unix.SIGQUIT) && tty.InForeground() {
-					continue // the terminal sent it to the program too
-				}
-				sendSignal(t.root, s.(syscall.Signal))
-			}
-		}
-	}()
-	return func() {
-		signal.Stop(ch)
-		close(stop)
-		wg.Wait()
-	}
+	r := presignal.NewRelay()
+	r.SetPid(t.root)
+	<-r.Ready()
+	return r.Stop
 }
 
 // progress calls Options.Progress until the returned function is called.
