@@ -98,6 +98,8 @@ type Command struct {
 	thread    *launch.Thread // the filtered thread of a direct start
 
 	pid       int
+	pidSet    chan struct{} // closed once pid is set, or Start has failed
+	pidOnce   sync.Once
 	kmsg      *kmsgReader
 	gate      *gateServer
 	relay     *presignal.Relay // forwards signals (ForwardSignals)
@@ -254,10 +256,15 @@ func (c *Command) Start() error {
 	if c.pid != 0 {
 		return startErr("the command was already started")
 	}
-	// Whatever fails from here on leaves no signal subscription behind.
+	// The supervisor may need the program's pid (KillAll) before Start
+	// has it: a direct start's program runs before the fork returns.
+	c.pidSet = make(chan struct{})
+	// Whatever fails from here on leaves no signal subscription behind,
+	// and no KillAll waiting for a pid.
 	defer func() {
 		if !c.startedOK {
 			c.stopForwarding()
+			c.pidDone()
 		}
 	}()
 	l := takeLauncher()
@@ -621,6 +628,16 @@ func (c *Command) setPid(pid int) {
 	if c.relay != nil {
 		c.relay.SetPid(pid)
 	}
+	c.pidDone()
+}
+
+// pidDone lets KillAll go on: the pid is known, or will never be.
+func (c *Command) pidDone() {
+	c.pidOnce.Do(func() {
+		if c.pidSet != nil {
+			close(c.pidSet)
+		}
+	})
 }
 
 // stopForwarding stops relaying signals to the program, whose pid may be

@@ -100,6 +100,9 @@ func directCalls(withDir bool) []runtimeCall {
 		{name: "prlimit64", args: [6]uint64{0, unix.RLIMIT_NOFILE, 0, anyPtr}},
 		{name: "prlimit64", args: [6]uint64{0, unix.RLIMIT_NOFILE, anyPtr, 0}},
 		{name: "execve", args: [6]uint64{anyPtr, anyPtr, anyPtr}},
+		// The launching thread, closing its own descriptor table's
+		// copies once the program runs (launch.Job.PrivateFDs).
+		{name: "close_range", args: [6]uint64{0, 0xffffffff, 0}},
 		{name: "write", args: [6]uint64{anyFD, anyPtr, 8}},
 		{name: "exit", args: [6]uint64{253}},
 	}
@@ -234,7 +237,7 @@ func (c *Command) startDirect(cfg *initstage.Config, l *launch.Thread) error {
 	// is cheaper than listing the process's descriptors. The listener
 	// must reach the process's table, so a supervised start lists them
 	// and has the child close them.
-	job := &launch.Job{Config: cfg, PrivateFDs: c.Supervise == nil, Signals: c.sigReady}
+	job := &launch.Job{Config: cfg, PrivateFDs: c.Supervise == nil && cfg.NrCloseRange > 0, Signals: c.sigReady}
 	files, err := c.childFiles(!job.PrivateFDs)
 	if err != nil {
 		l.Cancel()

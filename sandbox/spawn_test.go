@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/syscage/syscage/sandbox/launch"
 	"github.com/syscage/syscage/sandbox/presignal"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -216,6 +217,38 @@ func TestStartBothWays(t *testing.T) {
 			// Nor did the start change the caller's other descriptors.
 			if fl, err := unix.FcntlInt(leak.Fd(), unix.F_GETFD, 0); err != nil || fl&unix.FD_CLOEXEC != 0 {
 				t.Errorf("the caller's inheritable descriptor after the run: flags %d, %v", fl, err)
+			}
+		})
+		t.Run("output read to its end before Wait", func(t *testing.T) {
+			// As with os/exec's StdoutPipe: the caller closes its write
+			// end and reads until the program's output ends, then waits.
+			// No copy of the write end may stay behind in syscage.
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			c := cmd(&Command{Path: sh, Args: []string{"sh", "-c", "echo out"}, Filters: []bpf.Program{errno42}, Stdout: w})
+			if err := c.Start(); err != nil {
+				t.Fatal(err)
+			}
+			w.Close()
+			got := make(chan string, 1)
+			go func() {
+				b, _ := io.ReadAll(r)
+				got <- string(b)
+			}()
+			select {
+			case out := <-got:
+				if out != "out\n" {
+					t.Errorf("output %q", out)
+				}
+			case <-time.After(10 * time.Second):
+				t.Error("the output never ended: a copy of the pipe's write end stayed open")
+				r.Close()
+			}
+			if _, err := c.Wait(); err != nil {
+				t.Fatal(err)
 			}
 		})
 		t.Run("filter and working directory", func(t *testing.T) {
@@ -506,5 +539,40 @@ func TestPrepare(t *testing.T) {
 	}
 	if d := time.Since(start); d > 4*time.Second {
 		t.Errorf("the program ran its 5 seconds (%v): the early signal did not reach it", d)
+	}
+}
+
+// TestKillAllStopsFirst kills a program's child the way the supervisor
+// does for a violation (KillAll with the violator as extra) and checks
+// the program did not go on when its child died: it is stopped before
+// the child is killed.
+func TestKillAllStopsFirst(t *testing.T) {
+	needSeccomp(t)
+	for i := 0; i < 5; i++ {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &Command{Path: "/bin/sh", Args: []string{"sh", "-c", "sleep 30 & echo $!; wait; echo survived"}, Filters: []bpf.Program{allowAll}, Stdout: w}
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		br := bufio.NewReader(r)
+		line, err := br.ReadString('\n')
+		child, convErr := strconv.Atoi(strings.TrimSpace(line))
+		if err != nil || convErr != nil || child <= 0 {
+			t.Fatalf("the program's child: %q %v", line, err)
+		}
+		c.KillAll(child)
+		rest, _ := io.ReadAll(br)
+		r.Close()
+		ex, err := c.Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(rest) != "" || ex.Signal != unix.SIGKILL {
+			t.Fatalf("after KillAll: output %q, exit %+v; want nothing more and SIGKILL", rest, ex)
+		}
 	}
 }

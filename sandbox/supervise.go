@@ -181,15 +181,25 @@ func (c *Command) PolicyEnv() policy.Env {
 // the one that violated the policy; 0 for none). The program shares
 // syscage's process group, so the tree is found in /proc.
 func (c *Command) KillAll(extra int) {
+	if c.pidSet != nil {
+		// A notification can come from the program before Start has its
+		// pid: the direct start's program runs before the fork returns.
+		// The violator waits for the answer meanwhile.
+		<-c.pidSet
+	}
+	// Stop the program first, so that it neither forks more while its
+	// descendants are collected nor goes on when the violator dies (a
+	// shell would run its next command); SIGKILL ends it even when
+	// stopped.
+	if c.pid > 0 {
+		unix.Kill(c.pid, unix.SIGSTOP)
+	}
 	if extra > 0 {
 		unix.Kill(extra, unix.SIGKILL)
 	}
 	if c.pid <= 0 {
 		return
 	}
-	// Stop the program first, so that it forks no more while its
-	// descendants are collected; SIGKILL ends it even when stopped.
-	unix.Kill(c.pid, unix.SIGSTOP)
 	for _, pid := range descendants(c.pid) {
 		unix.Kill(pid, unix.SIGKILL)
 	}

@@ -36,7 +36,9 @@ type Job struct {
 	Attr   *syscall.ProcAttr
 	// PrivateFDs gives the thread a descriptor table of its own in which
 	// every descriptor but 0, 1, 2 and Config.KeepFDs is close-on-exec
-	// (initstage.PrivateFDs); without it, Attr.Files must close them.
+	// (initstage.PrivateFDs), and closes them all there once the
+	// program runs (close_range, which the filters must allow, with
+	// Config.NrCloseRange set); without it, Attr.Files must close them.
 	PrivateFDs bool
 	// Signals, when not nil, is closed once the signals the parent
 	// forwards are subscribed to: the program does not run before, or a
@@ -160,6 +162,15 @@ func (t *Thread) run(locked chan<- struct{}) {
 	}
 	// From here on everything runs under the filters.
 	pid, err := syscall.ForkExec(j.Config.Path, j.Config.Argv, j.Attr)
+	if j.PrivateFDs {
+		// The thread's own table holds copies of every descriptor the
+		// process had: the write end of a pipe the program writes to
+		// among them, which would keep the reader from seeing the end
+		// until the thread ends. Closing them here leaves the process's
+		// table alone. (The runtime uses no descriptor on this thread:
+		// a locked thread only runs its goroutine.)
+		syscall.RawSyscall(uintptr(j.Config.NrCloseRange), 0, ^uintptr(0)>>32, 0)
+	}
 	t.started <- Result{Pid: pid, Err: err}
 	if err == nil {
 		<-t.done
