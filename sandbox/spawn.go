@@ -249,13 +249,13 @@ func (c *Command) startDirect(cfg *initstage.Config, l *launch.Thread) error {
 		Files: files,
 		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
 	}
+	// The kernel log opens before the thread may fork: the program may
+	// be killed as soon as it starts, and the audit record of that must
+	// come after the point where the reader starts. (Without signals to
+	// wait for, nothing else holds the fork back.)
+	c.kmsg = openKmsg()
 	c.thread = l
 	l.Give(job)
-
-	// While the thread hardens itself, open the kernel log: the program
-	// may be killed as soon as it starts, and the audit record of that
-	// must come after the point where the reader starts.
-	c.kmsg = openKmsg()
 	var r launch.Result
 	if c.Supervise != nil {
 		// The thread waits for the supervisor before it forks.
