@@ -237,7 +237,7 @@ func (c *Command) startDirect(cfg *initstage.Config, l *launch.Thread) error {
 	// is cheaper than listing the process's descriptors. The listener
 	// must reach the process's table, so a supervised start lists them
 	// and has the child close them.
-	job := &launch.Job{Config: cfg, PrivateFDs: c.Supervise == nil && cfg.NrCloseRange > 0, Signals: c.sigReady}
+	job := &launch.Job{Config: cfg, PrivateFDs: c.Supervise == nil && closeRangeWorks(cfg.NrCloseRange), Signals: c.sigReady}
 	files, err := c.childFiles(!job.PrivateFDs)
 	if err != nil {
 		l.Cancel()
@@ -382,4 +382,17 @@ func errnoOf(err error) unix.Errno {
 		e = en
 	}
 	return e
+}
+
+// closeRangeWorks reports whether the kernel has close_range (Linux
+// 5.9), which the launching thread needs to close its private table's
+// copies after the fork: closing a range beyond any open descriptor
+// succeeds there and fails (ENOSYS) before.
+func closeRangeWorks(nr int) bool {
+	if nr <= 0 {
+		return false
+	}
+	const far = 1<<31 - 1
+	_, _, e := unix.RawSyscall(uintptr(nr), far, far, 0)
+	return e == 0
 }

@@ -576,3 +576,25 @@ func TestKillAllStopsFirst(t *testing.T) {
 		}
 	}
 }
+
+func TestCloseRangeWorks(t *testing.T) {
+	a := arch.Native()
+	if a == nil {
+		t.Skip("no native architecture tables")
+	}
+	nr, ok := a.Lookup("close_range")
+	if !ok {
+		t.Skip("no close_range on this architecture")
+	}
+	// The machines syscage is tested on run Linux 5.9 or later.
+	if !closeRangeWorks(nr) {
+		t.Error("close_range reported missing on this kernel")
+	}
+	if closeRangeWorks(0) {
+		t.Error("close_range reported present without a syscall number")
+	}
+	// A number that is no syscall fails as a missing close_range would.
+	if closeRangeWorks(100000) {
+		t.Error("syscall 100000 taken for close_range")
+	}
+}
