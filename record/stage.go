@@ -3,7 +3,6 @@ package record
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/syscage/syscage/internal/execerr"
 	"os"
 	"runtime"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/syscage/syscage/bpf"
+	"github.com/syscage/syscage/internal/execerr"
 )
 
 // stageEnv marks a process as the recorder's init stage. Its value is

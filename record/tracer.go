@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/syscage/syscage/sandbox/presignal"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -24,6 +23,7 @@ import (
 	"github.com/syscage/syscage/bpf"
 	"github.com/syscage/syscage/internal/execerr"
 	"github.com/syscage/syscage/policy"
+	"github.com/syscage/syscage/sandbox/presignal"
 )
 
 // Backend is the mechanism that counts syscalls.

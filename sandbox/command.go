@@ -3,8 +3,6 @@ package sandbox
 import (
 	"errors"
 	"fmt"
-	"github.com/syscage/syscage/sandbox/launch"
-	"github.com/syscage/syscage/sandbox/presignal"
 	"os"
 	"slices"
 	"sync"
@@ -15,6 +13,8 @@ import (
 	"github.com/syscage/syscage/arch"
 	"github.com/syscage/syscage/bpf"
 	"github.com/syscage/syscage/sandbox/initstage"
+	"github.com/syscage/syscage/sandbox/launch"
+	"github.com/syscage/syscage/sandbox/presignal"
 	"github.com/syscage/syscage/seccomp"
 )
 
@@ -103,7 +103,6 @@ type Command struct {
 	kmsg      *kmsgReader
 	gate      *gateServer
 	relay     *presignal.Relay // forwards signals (ForwardSignals)
-	sigReady  <-chan struct{}  // closed once the signals are subscribed to; nil without a relay
 	waited    bool
 	startedOK bool
 }
@@ -388,9 +387,7 @@ func (c *Command) Start() error {
 		// program cannot run before the forwarded signals are subscribed
 		// to (a signal to syscage could end it instead of reaching the
 		// program).
-		if c.sigReady != nil {
-			<-c.sigReady
-		}
+		c.awaitSubscription()
 		cfgW.Write(cfg.Encode())
 		cfgW.Close()
 	}()
@@ -398,9 +395,7 @@ func (c *Command) Start() error {
 		c.reap()
 		return err
 	}
-	if c.sigReady != nil {
-		<-c.sigReady
-	}
+	c.awaitSubscription()
 	c.startedOK = true
 	return nil
 }
@@ -478,12 +473,7 @@ func receivedFD(oob []byte) (int, error) {
 
 // reap waits for a child that failed to start.
 func (c *Command) reap() {
-	var ws unix.WaitStatus
-	for {
-		if _, err := unix.Wait4(c.pid, &ws, 0, nil); err != unix.EINTR {
-			break
-		}
-	}
+	launch.Reap(c.pid)
 	c.stopForwarding()
 	c.kmsg.Close()
 	if c.gate != nil {
@@ -507,33 +497,15 @@ func (c *Command) Wait() (*Exit, error) {
 		return nil, errors.New("sandbox: Wait called twice")
 	}
 	c.waited = true
-	// Wait for the end without reaping, stop forwarding signals, then
-	// reap: until then the pid cannot name another process.
-	for {
-		var info unix.Siginfo
-		err := unix.Waitid(unix.P_PID, c.pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("wait for pid %d: %w", c.pid, err)
-		}
-		break
-	}
-	c.stopForwarding()
-	// The supervisor stops before the reaping too: until then its kills
-	// (KillAll) cannot reach a process that took the program's pid.
-	c.Finish()
-	var ws unix.WaitStatus
-	for {
-		_, err := unix.Wait4(c.pid, &ws, 0, nil)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("wait for pid %d: %w", c.pid, err)
-		}
-		break
+	// Stop forwarding signals once the program has ended, and stop the
+	// supervisor too (its kills, KillAll, must not reach a process that
+	// took the program's pid), before the reaping.
+	ws, err := launch.Wait(c.pid, func() {
+		c.stopForwarding()
+		c.Finish()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("wait for pid %d: %w", c.pid, err)
 	}
 	c.endThread()
 	defer c.kmsg.Close()
@@ -585,9 +557,9 @@ var early struct {
 // waits for both. The next Command to start takes them over and relays
 // the signals caught meanwhile to its program once it runs (one without
 // ForwardSignals ends the subscription instead, giving them their
-// default effect). Until then
-// the signals no longer have their default effect (ending the process):
-// call Prepare only when a Command will start.
+// default effect). Until then the signals no longer have their default
+// effect (ending the process): call Prepare only when a Command will
+// start.
 func Prepare() {
 	presignal.Start()
 	early.Lock()
@@ -618,7 +590,14 @@ func takeLauncher() *launch.Thread {
 // that effect, as one that arrives before Start.
 func (c *Command) forwardSignals() {
 	c.relay = presignal.NewRelay()
-	c.sigReady = c.relay.Ready()
+}
+
+// awaitSubscription waits until the forwarded signals are subscribed to,
+// if they are forwarded.
+func (c *Command) awaitSubscription() {
+	if ready := c.relay.Ready(); ready != nil {
+		<-ready
+	}
 }
 
 // setPid records the program's pid and relays the signals that arrived

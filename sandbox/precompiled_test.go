@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
-	"github.com/syscage/syscage/arch"
 	"go/format"
 	"io/fs"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/syscage/syscage/arch"
 	"github.com/syscage/syscage/bpf"
 	"github.com/syscage/syscage/policy"
 	"github.com/syscage/syscage/policy/profiles"

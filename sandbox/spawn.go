@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"fmt"
-	"github.com/syscage/syscage/sandbox/launch"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"github.com/syscage/syscage/arch"
 	"github.com/syscage/syscage/bpf"
 	"github.com/syscage/syscage/sandbox/initstage"
+	"github.com/syscage/syscage/sandbox/launch"
 	"github.com/syscage/syscage/seccomp"
 )
 
@@ -237,7 +237,7 @@ func (c *Command) startDirect(cfg *initstage.Config, l *launch.Thread) error {
 	// is cheaper than listing the process's descriptors. The listener
 	// must reach the process's table, so a supervised start lists them
 	// and has the child close them.
-	job := &launch.Job{Config: cfg, PrivateFDs: c.Supervise == nil && closeRangeWorks(cfg.NrCloseRange), Signals: c.sigReady}
+	job := &launch.Job{Config: cfg, PrivateFDs: c.Supervise == nil && closeRangeWorks(cfg.NrCloseRange), Signals: c.relay.Ready()}
 	files, err := c.childFiles(!job.PrivateFDs)
 	if err != nil {
 		l.Cancel()
@@ -286,9 +286,7 @@ func (c *Command) startDirect(cfg *initstage.Config, l *launch.Thread) error {
 	}
 	c.setPid(r.Pid)
 	c.how = "direct"
-	if c.sigReady != nil {
-		<-c.sigReady
-	}
+	c.awaitSubscription()
 	c.startedOK = true
 	return nil
 }
@@ -320,7 +318,7 @@ func (c *Command) execFailure(path string, err error) error {
 		se.Code = ExitNotFound
 	case unix.EPERM, unix.EACCES, unix.ENOSYS:
 		if _, err := os.Stat(path); err == nil {
-			se.Msg = "execve failed under the seccomp filters: the profile denies execve or execveat (syscage lets the program's own start through only when it knows the profile; see docs/run.md)"
+			se.Msg = initstage.ExecDenied
 			return se
 		}
 	}

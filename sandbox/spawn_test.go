@@ -5,8 +5,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/syscage/syscage/sandbox/launch"
-	"github.com/syscage/syscage/sandbox/presignal"
 	"io"
 	"os"
 	"path/filepath"
@@ -23,6 +21,8 @@ import (
 	"github.com/syscage/syscage/bpf"
 	"github.com/syscage/syscage/internal/testenv"
 	"github.com/syscage/syscage/policy/profiles"
+	"github.com/syscage/syscage/sandbox/launch"
+	"github.com/syscage/syscage/sandbox/presignal"
 	"github.com/syscage/syscage/seccomp"
 )
 

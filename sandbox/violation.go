@@ -14,6 +14,7 @@ import (
 
 	"github.com/syscage/syscage/arch"
 	"github.com/syscage/syscage/bpf"
+	"github.com/syscage/syscage/sandbox/launch"
 )
 
 // Violation is a syscall a seccomp filter answered with a kill or trap.
@@ -76,16 +77,8 @@ type kmsgReader struct {
 }
 
 func openKmsg() *kmsgReader {
-	fd, err := unix.Open("/dev/kmsg", unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return &kmsgReader{fd: -1, err: err}
-	}
-	// Skip what is already there: only records of this run matter.
-	if _, err := unix.Seek(fd, 0, unix.SEEK_END); err != nil {
-		unix.Close(fd)
-		return &kmsgReader{fd: -1, err: err}
-	}
-	return &kmsgReader{fd: fd}
+	fd, err := launch.OpenKernelLog()
+	return &kmsgReader{fd: fd, err: err}
 }
 
 // whyNot says why find found nothing.

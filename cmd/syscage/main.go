@@ -13,13 +13,15 @@ package main
 import (
 	"errors"
 	"fmt"
-	_ "github.com/syscage/syscage/cmd/syscage/internal/quickrun"
-	_ "github.com/syscage/syscage/cmd/syscage/internal/runearly"
 	"os"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	// Both act from package initialisation, for syscage run.
+	_ "github.com/syscage/syscage/cmd/syscage/internal/quickrun"
+	_ "github.com/syscage/syscage/cmd/syscage/internal/runearly"
 )
 
 // Exit codes of syscage's own commands (docs/cli.md lists them). `syscage

@@ -66,6 +66,10 @@ type stage struct {
 	rep      *reporter
 }
 
+// ExecDenied says why an execve refused under the filters (EPERM,
+// EACCES or ENOSYS for a file that exists) failed.
+const ExecDenied = "execve failed under the seccomp filters: the profile denies execve or execveat (syscage lets the program's own start through only when it knows the profile; see docs/run.md)"
+
 // fail describes a failure before any filter.
 func fail(code int, errno syscall.Errno, msg string) *Status {
 	return &Status{Code: code, Errno: int(errno), Msg: msg}
@@ -737,7 +741,7 @@ func (r *reporter) reportFailure() {
 		st = Status{Code: ExitNotFound, Errno: int(e), Msg: "execve"}
 	case e == syscall.EPERM || e == syscall.EACCES || e == syscall.ENOSYS:
 		st = Status{Code: ExitCannotExecute, Errno: int(e),
-			Msg: "execve failed under the seccomp filters: the profile denies execve or execveat (syscage lets the program's own start through only when it knows the profile; see docs/run.md)"}
+			Msg: ExecDenied}
 	default:
 		st = Status{Code: ExitCannotExecute, Errno: int(e), Msg: "execve"}
 	}

@@ -22,6 +22,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"unsafe"
 
 	"github.com/syscage/syscage/sandbox/initstage"
 )
@@ -234,4 +235,55 @@ func Exec(cfg *initstage.Config, d initstage.Direct) *initstage.Status {
 	runtime.Gosched()
 	runtime.LockOSThread()
 	return initstage.Exec(cfg, d)
+}
+
+// Wait waits for pid, a child of the process, to end without reaping
+// it, calls between (which may still signal pid safely, say to stop a
+// relay of signals to it), then reaps it and returns its status: until
+// the reaping the pid cannot name another process.
+func Wait(pid int, between func()) (syscall.WaitStatus, error) {
+	// include/uapi/linux/wait.h: P_PID, WEXITED, WNOWAIT; siginfo_t is
+	// 128 bytes.
+	const pPID, wExited, wNoWait = 1, 4, 0x1000000
+	var info [128]byte
+	for {
+		_, _, e := syscall.Syscall6(syscall.SYS_WAITID, pPID, uintptr(pid), uintptr(unsafe.Pointer(&info[0])), wExited|wNoWait, 0, 0)
+		if e == syscall.EINTR {
+			continue
+		}
+		if e != 0 {
+			return 0, e
+		}
+		break
+	}
+	if between != nil {
+		between()
+	}
+	return Reap(pid)
+}
+
+// Reap reaps pid, a child of the process, waiting for it to end.
+func Reap(pid int) (syscall.WaitStatus, error) {
+	var ws syscall.WaitStatus
+	for {
+		_, err := syscall.Wait4(pid, &ws, 0, nil)
+		if err != syscall.EINTR {
+			return ws, err
+		}
+	}
+}
+
+// OpenKernelLog opens the kernel log (/dev/kmsg) at its end, so that
+// what is read from it is what the kernel logs from now on: the audit
+// record of a seccomp kill of a program started after, for one.
+func OpenKernelLog() (int, error) {
+	fd, err := syscall.Open("/dev/kmsg", syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	if _, err := syscall.Seek(fd, 0, 2); err != nil { // SEEK_END
+		syscall.Close(fd)
+		return -1, err
+	}
+	return fd, nil
 }

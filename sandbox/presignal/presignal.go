@@ -174,7 +174,13 @@ func isTerminalSignal(s os.Signal) bool {
 
 // Ready returns a channel closed once the subscription is complete.
 // Until then a signal may still have its default effect on the process.
-func (r *Relay) Ready() <-chan struct{} { return r.ready }
+// A nil Relay has none: nil.
+func (r *Relay) Ready() <-chan struct{} {
+	if r == nil {
+		return nil
+	}
+	return r.ready
+}
 
 // SetPid names the program and sends it the signals that arrived
 // before. pid must be a process of the caller's.

@@ -111,7 +111,7 @@ func Run(args []string) (code int, ran bool) {
 	}
 	relay := presignal.NewRelay()
 	thread := launch.New()
-	kmsg := openKmsg()
+	kmsg, _ := launch.OpenKernelLog() // -1 when it cannot be read
 	thread.Give(&launch.Job{
 		Config:     cfg,
 		Attr:       &syscall.ProcAttr{Env: env, Files: []uintptr{0, 1, 2}, Sys: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}},
@@ -134,8 +134,7 @@ func Run(args []string) (code int, ran bool) {
 		return 0, false
 	}
 	relay.SetPid(r.Pid)
-	<-relay.Ready()
-	ws := wait(r.Pid, relay)
+	ws, _ := launch.Wait(r.Pid, relay.Stop)
 	thread.End()
 	switch {
 	case ws.Exited():
@@ -147,39 +146,6 @@ func Run(args []string) (code int, ran bool) {
 		return 128 + int(ws.Signal()), true
 	}
 	return 125, true
-}
-
-// wait waits for pid to end, stops the relay, then reaps pid: until then
-// the pid cannot name another process.
-func wait(pid int, relay *presignal.Relay) syscall.WaitStatus {
-	for {
-		var info unix.Siginfo
-		if err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil); err != unix.EINTR {
-			break
-		}
-	}
-	relay.Stop()
-	var ws syscall.WaitStatus
-	for {
-		if _, err := syscall.Wait4(pid, &ws, 0, nil); err != syscall.EINTR {
-			break
-		}
-	}
-	return ws
-}
-
-// openKmsg opens the kernel log at its end, so that the audit record of
-// a kill of the program comes after the read position, or returns -1.
-func openKmsg() int {
-	fd, err := syscall.Open("/dev/kmsg", syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return -1
-	}
-	if _, err := syscall.Seek(fd, 0, 2); err != nil { // SEEK_END
-		syscall.Close(fd)
-		return -1
-	}
-	return fd
 }
 
 // explain runs syscage again, with the same arguments and ExplainEnv, so
