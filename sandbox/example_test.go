@@ -11,9 +11,11 @@ import (
 	"github.com/syscage/syscage/sandbox"
 )
 
-// Run a shell command under the embedded default profile. The program
-// that does this is re-executed as the init stage, which package
-// initialisation takes care of.
+// Run a shell command under the embedded default profile. The default
+// profile allows the Go runtime's own calls, so the program is forked
+// directly from a filtered thread; other profiles re-execute the
+// program as the init stage, which package initialisation takes care
+// of.
 func ExampleCommand() {
 	p, err := profiles.Get("default")
 	if err != nil {
@@ -120,4 +122,36 @@ func ExampleCommand_UseSupervisedPolicy() {
 		return
 	}
 	fmt.Println("exit code", ex.Code)
+}
+
+// Ask how a command would start: directly from a filtered thread of the
+// caller, or through the re-executed init stage.
+func ExampleCommand_WhyNotDirect() {
+	c := &sandbox.Command{Path: "/bin/true"}
+	if err := c.UseProfile("default"); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("default: %q\n", c.WhyNotDirect())
+	c.NewNetwork = true // a new network namespace needs the stage
+	fmt.Println("with a network namespace, direct:", c.WhyNotDirect() == "")
+	// Output:
+	// default: ""
+	// with a network namespace, direct: false
+}
+
+// A program that knows it will start a Command calls Prepare first, so
+// that the signal subscription and the launching thread get going while
+// it sets the Command up. (Not run here: it subscribes the test binary
+// to signals for the rest of its life.)
+func ExamplePrepare() {
+	sandbox.Prepare()
+	c := &sandbox.Command{Path: "sh", Args: []string{"sh", "-c", "echo hi"}, ForwardSignals: true}
+	if err := c.UseProfile("default"); err != nil {
+		fmt.Println(err)
+		return
+	}
+	if ex, err := c.Run(); err == nil {
+		fmt.Println("exit code", ex.Code)
+	}
 }

@@ -83,3 +83,24 @@ func FuzzKilled(f *testing.F) {
 		}
 	})
 }
+
+// FuzzProgram feeds arbitrary command lines to Program: it never panics,
+// and what it returns is the tail of the arguments, a program name first.
+func FuzzProgram(f *testing.F) {
+	f.Add("run\x00--\x00sh\x00-c\x00x")
+	f.Add("run\x00--exec\x00prog")
+	f.Add("run\x00--profile\x00strict")
+	f.Fuzz(func(t *testing.T, line string) {
+		args := strings.Split(line, "\x00")
+		argv, inPlace := Program(args)
+		if argv == nil {
+			if inPlace {
+				t.Errorf("%q: in place without a program", args)
+			}
+			return
+		}
+		if argv[0] == "" || len(argv) >= len(args) || !slices.Equal(argv, args[len(args)-len(argv):]) {
+			t.Errorf("%q: program %q is not a tail of the arguments", args, argv)
+		}
+	})
+}
