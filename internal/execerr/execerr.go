@@ -8,8 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
-
-	"golang.org/x/sys/unix"
+	"syscall"
 )
 
 // Why explains why execve of the existing file path failed with e when
@@ -19,8 +18,8 @@ import (
 // fs/binfmt_elf.c: load_elf_binary opens PT_INTERP); ENOEXEC means
 // neither a #! line nor a binary this machine runs. It returns "" when
 // it has nothing to add, and reads at most the file's first 256 bytes.
-func Why(path string, e unix.Errno) string {
-	if e != unix.ENOENT && e != unix.ENOEXEC {
+func Why(path string, e syscall.Errno) string {
+	if e != syscall.ENOENT && e != syscall.ENOEXEC {
 		return ""
 	}
 	f, err := os.Open(path)
@@ -38,16 +37,16 @@ func Why(path string, e unix.Errno) string {
 		switch {
 		case len(interp) == 0:
 			return "its #! line names no interpreter"
-		case e == unix.ENOENT:
+		case e == syscall.ENOENT:
 			return "its #! interpreter " + interp[0] + " does not exist"
 		}
 		return "its #! interpreter " + interp[0] + " cannot be executed"
 	case bytes.HasPrefix(head, []byte("\x7fELF")):
-		if e == unix.ENOENT {
+		if e == syscall.ENOENT {
 			return "its ELF interpreter, the dynamic loader, does not exist: a binary built for another system"
 		}
 		return "an ELF binary this machine cannot run (another architecture)"
-	case e == unix.ENOEXEC:
+	case e == syscall.ENOEXEC:
 		return "no #! line and not an ELF binary"
 	}
 	return ""
@@ -61,7 +60,7 @@ func Why(path string, e unix.Errno) string {
 type StartError struct {
 	Code  int
 	Msg   string
-	Errno unix.Errno
+	Errno syscall.Errno
 	Why   string
 }
 

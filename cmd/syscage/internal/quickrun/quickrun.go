@@ -26,8 +26,6 @@ import (
 	"strings"
 	"syscall"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/syscage/syscage/internal/execerr"
 	"github.com/syscage/syscage/policy/profiles/embedded"
 	"github.com/syscage/syscage/sandbox/initstage"
@@ -200,7 +198,7 @@ func execInPlace(cfg *initstage.Config) int {
 	// runtime/debug, which turns it off, would have this package
 	// initialised after the heavy ones.
 	st := launch.Exec(cfg, initstage.Direct{Stdio: [3]int{-1, -1, -1}})
-	err := &execerr.StartError{Code: st.Code, Msg: st.Msg, Errno: unix.Errno(st.Errno)}
+	err := &execerr.StartError{Code: st.Code, Msg: st.Msg, Errno: syscall.Errno(st.Errno)}
 	os.Stderr.WriteString("syscage: " + err.Error() + "\n")
 	return st.Code
 }

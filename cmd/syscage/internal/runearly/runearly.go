@@ -7,12 +7,13 @@
 //
 // It reads the arguments itself, before the command line is parsed, and
 // acts only when they name `run` without --exec; runRun stops a
-// subscription it did not need (presignal.Stop).
+// subscription it did not need (presignal.Stop). It imports os and
+// presignal only (no strings, which waits for unicode), so that Go
+// initialises it right after os/signal, as GODEBUG=inittrace=1 shows.
 package runearly
 
 import (
 	"os"
-	"strings"
 
 	"github.com/syscage/syscage/sandbox/presignal"
 )
@@ -32,10 +33,10 @@ func StartsSupervisedRun(args []string) bool {
 		return false
 	}
 	for _, a := range args[1:] {
-		if a == "--" || !strings.HasPrefix(a, "-") {
+		if a == "--" || len(a) == 0 || a[0] != '-' {
 			return true
 		}
-		if a == "--exec" || strings.HasPrefix(a, "--exec=") {
+		if a == "--exec" || (len(a) > 7 && a[:7] == "--exec=") {
 			return false
 		}
 	}
