@@ -180,16 +180,19 @@ func becomeChild(data string) error {
 		fmt.Println("ready")
 		return nil
 	}
+	// Only read, write, _exit and sigreturn are left on this thread once
+	// it is in strict mode, and any other call ends the thread alone,
+	// which would leave the child hanging: allocate first, announce with
+	// a raw write (no scheduler call, which on a busy machine could need
+	// a futex to get the thread's P back), then block in read, marked as
+	// a system call so that the runtime never signals this thread to
+	// preempt it. The parent kills the child.
+	msg := []byte("ready\n")
+	var b [1]byte
 	if err := seccomp.SetStrict(); err != nil {
 		return err
 	}
-	// Only read, write, _exit and sigreturn are left on this thread:
-	// announce with write, then block in read; the parent kills us.
-	// unix.Syscall (not RawSyscall) marks the goroutine as in a system
-	// call, so the runtime never signals this thread to preempt it.
-	msg := []byte("ready\n")
-	unix.Syscall(unix.SYS_WRITE, 1, uintptr(unsafe.Pointer(&msg[0])), uintptr(len(msg)))
-	var b [1]byte
+	unix.RawSyscall(unix.SYS_WRITE, 1, uintptr(unsafe.Pointer(&msg[0])), uintptr(len(msg)))
 	for {
 		unix.Syscall(unix.SYS_READ, 0, uintptr(unsafe.Pointer(&b[0])), 1)
 	}
