@@ -273,9 +273,10 @@ func (c *Command) Start() error {
 	} else if l == nil {
 		l = launch.New()
 	}
-	// The thread and the signal subscription (a thread round trip per
-	// signal) get going while the start is checked; signals that come
-	// before the program exists are relayed once it does.
+	// The thread and the signal subscription (through os/signal, a
+	// thread round trip per signal, unless presignal.Intercept made it)
+	// get going while the start is checked; signals that come before the
+	// program exists are relayed once it does.
 	if c.ForwardSignals {
 		c.forwardSignals()
 	} else {
@@ -550,11 +551,12 @@ var early struct {
 // Prepare gets the next Command's Start going ahead of time, for a
 // program that knows it will start one (syscage run calls it first
 // thing): it starts catching the signals a Command with ForwardSignals
-// relays (presignal.Start, unless an init function did already), and
-// readies the thread a direct start forks from. Subscribing costs the Go
-// runtime a thread round trip per signal, about a millisecond in all on
-// a small machine, and a new thread a tenth of one; Start otherwise
-// waits for both. The next Command to start takes them over and relays
+// relays (presignal.Start, unless an init function did already, or
+// presignal.Intercept), and readies the thread a direct start forks
+// from. Subscribing through os/signal costs the Go runtime a thread
+// round trip per signal, about half a millisecond in all on a small
+// machine, and a new thread a tenth of one; Start otherwise waits for
+// both. The next Command to start takes them over and relays
 // the signals caught meanwhile to its program once it runs (one without
 // ForwardSignals ends the subscription instead, giving them their
 // default effect). Until then the signals no longer have their default
@@ -580,9 +582,9 @@ func takeLauncher() *launch.Thread {
 }
 
 // forwardSignals starts relaying signals to the program, with the
-// subscription presignal.Start made if there is one: os/signal takes a
-// round trip to its own thread per signal, which thus overlaps with the
-// checks and the hardening. The program does not run before the
+// subscription presignal.Start (or Intercept) made if there is one:
+// os/signal takes a round trip to its own thread per signal, which thus
+// overlaps with the checks and the hardening. The program does not run before the
 // subscription is complete: were a signal sent to syscage once the
 // program runs (say, once it has installed its handlers) to have its
 // default effect on syscage, it would end syscage, and the program with

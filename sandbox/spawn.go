@@ -105,6 +105,11 @@ func directCalls(withDir bool) []runtimeCall {
 		{name: "close_range", args: [6]uint64{0, 0xffffffff, 0}},
 		{name: "write", args: [6]uint64{anyFD, anyPtr, 8}},
 		{name: "exit", args: [6]uint64{253}},
+		// presignal.Intercept's handler, for a signal that lands on the
+		// thread before the fork, and the thread blocking every signal
+		// after it.
+		{name: "write", args: [6]uint64{anyFD, anyPtr, 1}},
+		{name: "rt_sigprocmask", args: [6]uint64{unix.SIG_BLOCK, anyPtr, 0, 8}},
 	}
 	// The child resets every signal the runtime handles to its default
 	// action (runtime: clearSignalHandlers).

@@ -314,6 +314,48 @@ func filteredTasks(t *testing.T) []string {
 	return out
 }
 
+// TestDirectProgramSignals checks that the program of a direct start
+// starts with no signal blocked, whatever the launching thread blocks
+// once it has forked it.
+func TestDirectProgramSignals(t *testing.T) {
+	needSeccomp(t)
+	for i := range 2 { // the second on a new launching thread
+		out, err := os.CreateTemp(t.TempDir(), "status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &Command{Path: "/bin/grep", Args: []string{"grep", "^SigBlk", "/proc/self/status"}, Filters: []bpf.Program{allowAll}, Stdout: out}
+		ex, err := c.Run()
+		out.Close()
+		if err != nil || ex.Code != 0 || c.how != "direct" {
+			t.Fatalf("run %d: %v %v, started %s", i, err, ex, c.how)
+		}
+		b, err := os.ReadFile(out.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSpace(string(b)); got != "SigBlk:\t0000000000000000" {
+			t.Errorf("run %d: the program's %q, want none blocked", i, got)
+		}
+	}
+}
+
+// statusField returns the value of field in the /proc status file path.
+func statusField(t *testing.T, path, field string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	t.Fatalf("no %s in %s", field, path)
+	return ""
+}
+
 // TestDirectThread checks the direct start's thread: the only one of the
 // process that carries the filters while the program runs, and gone once
 // the program is reaped.
@@ -335,6 +377,10 @@ func TestDirectThread(t *testing.T) {
 		t.Fatalf("started %s, want direct", c.how)
 	}
 	during := filteredTasks(t)
+	var blocked string
+	if len(during) == 1 {
+		blocked = statusField(t, "/proc/self/task/"+during[0]+"/status", "SigBlk")
+	}
 	w.Write([]byte("x\n"))
 	w.Close()
 	if _, err := c.Wait(); err != nil {
@@ -342,6 +388,12 @@ func TestDirectThread(t *testing.T) {
 	}
 	if len(during) != 1 || during[0] == strconv.Itoa(os.Getpid()) {
 		t.Errorf("filtered threads while the program ran: %v, want one, not the main thread", during)
+	}
+	// Once the program runs, the thread takes no signal meant for the
+	// process: every signal but SIGKILL and SIGSTOP, which cannot be,
+	// is blocked there.
+	if blocked != fmt.Sprintf("%016x", ^uint64(0)&^(1<<(unix.SIGKILL-1)|1<<(unix.SIGSTOP-1))) {
+		t.Errorf("the filtered thread's blocked signals: %q, want all", blocked)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for len(filteredTasks(t)) != 0 {

@@ -157,9 +157,9 @@ func runRun(o *runOptions, args []string, stderr io.Writer) error {
 		// (Package runearly subscribed only if it misread the options.)
 		presignal.Stop()
 	} else {
-		// The signal subscription (a thread round trip per signal,
-		// started by package runearly already) and the launching thread
-		// get going while the profile loads.
+		// The signal subscription (package runearly's, already complete
+		// where presignal.Intercept has handlers of its own) and the
+		// launching thread get going while the profile loads.
 		sandbox.Prepare()
 	}
 	// An embedded profile used as it is takes the form compiled when

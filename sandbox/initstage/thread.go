@@ -2,6 +2,7 @@ package initstage
 
 import (
 	"runtime"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 )
@@ -25,6 +26,17 @@ func HardenThread(cfg *Config) *Status {
 	return nil
 }
 
+// tablesCopied records that a thread has taken a descriptor table of
+// its own (PrivateFDs).
+var tablesCopied atomic.Bool
+
+// TablesCopied reports whether a thread of the process has taken a
+// descriptor table of its own (PrivateFDs), or is about to: a descriptor
+// the process opens after that is not in the thread's table, where its
+// number may name another file. presignal.Intercept asks, since its
+// signal handlers write to a pipe on whichever thread a signal lands.
+func TablesCopied() bool { return tablesCopied.Load() }
+
 // PrivateFDs gives the calling thread a descriptor table of its own
 // (unshare(CLONE_FILES): a copy, the process's other threads keep
 // theirs) and marks every descriptor in it close-on-exec but 0, 1, 2 and
@@ -33,6 +45,7 @@ func HardenThread(cfg *Config) *Status {
 // itself is left as it was. The caller must have locked its goroutine to
 // the thread for good.
 func PrivateFDs(keep []int, nrCloseRange int) *Status {
+	tablesCopied.Store(true)
 	if _, _, e := syscall.RawSyscall(syscall.SYS_UNSHARE, syscall.CLONE_FILES, 0, 0); e != 0 {
 		return fail(ExitInternal, e, "give the launching thread a descriptor table of its own")
 	}

@@ -163,6 +163,14 @@ func (t *Thread) run(locked chan<- struct{}) {
 	}
 	// From here on everything runs under the filters.
 	pid, err := syscall.ForkExec(j.Config.Path, j.Config.Argv, j.Attr)
+	// From here on the thread only waits: it takes no signal meant for
+	// the process, whose handler would run under the program's filters
+	// and, with PrivateFDs, with a descriptor table about to be emptied
+	// (presignal.Intercept's handlers write to a pipe). Blocked only now:
+	// the program starts with the signal mask the thread had at the fork.
+	const sigBlock = 0 // SIG_BLOCK, include/uapi/asm-generic/signal-defs.h
+	blockAll := ^uint64(0)
+	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, sigBlock, uintptr(unsafe.Pointer(&blockAll)), 0, 8, 0, 0)
 	if j.PrivateFDs {
 		// The thread's own table holds copies of every descriptor the
 		// process had: the write end of a pipe the program writes to

@@ -3,14 +3,16 @@
 // a program that knows when it starts that it will launch one.
 //
 // The Go runtime takes a round trip to a thread of its own per signal
-// when a program first subscribes to it (runtime: sigenable), about a
-// millisecond for the nine forwarded here on a small virtual machine,
+// when a program first subscribes to it (runtime: sigenable), about half
+// a millisecond for the nine forwarded here on a small virtual machine,
 // and sandbox.Command does not let the program run before the
-// subscription is complete. Started from an init function, the
-// subscription overlaps with the rest of the process's initialisation
-// instead. The package depends on os/signal and a small terminal check
-// only, so that its own initialisation, and a caller's in an init
-// function, can come early.
+// subscription is complete. Start begins that subscription in the
+// background, from an init function if need be, so that it overlaps
+// with the rest of the process's start. Intercept, for a program that
+// owns its process's signal handling as syscage does, skips os/signal:
+// it installs handlers of its own, complete in microseconds. The package
+// depends on os/signal and a small terminal check only, so that its own
+// initialisation, and a caller's in an init function, can come early.
 //
 // Relay does the forwarding itself, for package sandbox and for syscage
 // run's quick path.
@@ -33,59 +35,110 @@ var Forwarded = []os.Signal{
 	syscall.SIGUSR2, syscall.SIGALRM, syscall.SIGWINCH, syscall.SIGPIPE,
 }
 
-var sub struct {
-	sync.Mutex
+// subscription is a subscription to Forwarded: the channel the signals
+// arrive on, one closed once the subscription is complete, and how it
+// ends.
+type subscription struct {
 	ch    chan os.Signal
 	ready chan struct{}
+	// end ends the subscription, once ready is closed: from its return
+	// on the signals have their default effect again. intercepted says
+	// whether it is quick (Intercept's), which Relay.Stop may then run
+	// itself; fed, when not nil, is closed once every signal caught
+	// before end is on ch.
+	end         func()
+	intercepted bool
+	fed         chan struct{}
+}
+
+var sub struct {
+	sync.Mutex
+	s *subscription
 }
 
 // Start subscribes to Forwarded in the background, once: from then on
-// those signals are caught on a channel that Take hands over, rather
-// than having their default effect (for most, ending the process).
-// Call it only when something will Take the subscription, or call Stop.
+// those signals are caught on a channel that a Relay (NewRelay) takes
+// over, rather than having their default effect (for most, ending the
+// process). Call it only when a Relay will take the subscription, or
+// call Stop.
 func Start() {
 	sub.Lock()
 	defer sub.Unlock()
-	if sub.ch != nil {
-		return
+	if sub.s == nil {
+		sub.s = notify()
 	}
-	ch, ready := make(chan os.Signal, 16), make(chan struct{})
-	sub.ch, sub.ready = ch, ready
-	go func() {
-		signal.Notify(ch, Forwarded...)
-		close(ready)
-	}()
 }
 
-// Subscribed returns a channel closed once the subscription Start made
-// is complete, or nil when there is none (or it was taken).
+// notify subscribes to Forwarded through os/signal, in the background.
+func notify() *subscription {
+	s := &subscription{ch: make(chan os.Signal, 16), ready: make(chan struct{})}
+	s.end = func() { signal.Stop(s.ch) }
+	go func() {
+		signal.Notify(s.ch, Forwarded...)
+		close(s.ready)
+	}()
+	return s
+}
+
+// Intercept does what Start does, for a program that owns its process's
+// signal handling, as syscage does, and is complete when it returns:
+// rather than subscribe through os/signal, it replaces the Go runtime's
+// handlers for Forwarded with its own, which write each signal's number
+// to a pipe that the subscription reads. Until the subscription ends
+// (Stop, Relay.Stop), os/signal sees none of those signals and the
+// process must not subscribe to them through it. Where the architecture
+// has no such handler (all but amd64), or the handlers cannot be
+// installed, or the process intercepted signals before, it does what
+// Start does.
+func Intercept() {
+	sub.Lock()
+	defer sub.Unlock()
+	if sub.s != nil {
+		return
+	}
+	if s := intercept(); s != nil {
+		sub.s = s
+		return
+	}
+	sub.s = notify()
+}
+
+// Subscribed returns a channel closed once the subscription Start or
+// Intercept made is complete, or nil when there is none (or it was
+// taken).
 func Subscribed() <-chan struct{} {
 	sub.Lock()
 	defer sub.Unlock()
-	return sub.ready
+	if sub.s == nil {
+		return nil
+	}
+	return sub.s.ready
 }
 
-// Take hands over the subscription Start made: the channel the signals
-// arrive on and one closed once the subscription is complete. Both are
-// nil when there is none.
-func Take() (ch chan os.Signal, ready chan struct{}) {
+// take hands over the subscription Start or Intercept made, or nil.
+func take() *subscription {
 	sub.Lock()
 	defer sub.Unlock()
-	ch, ready = sub.ch, sub.ready
-	sub.ch, sub.ready = nil, nil
-	return ch, ready
+	s := sub.s
+	sub.s = nil
+	return s
 }
 
-// Stop ends a subscription Start made and nobody took, and gives every
-// signal caught meanwhile its default effect, as if the process had not
-// subscribed: it sends them again once the subscription is gone.
+// Stop ends a subscription Start or Intercept made and nobody took, and
+// gives every signal caught meanwhile its default effect, as if the
+// process had not subscribed: it sends them again once the subscription
+// is gone.
 func Stop() {
-	ch, ready := Take()
-	if ch == nil {
+	s := take()
+	if s == nil {
 		return
 	}
-	<-ready // a Stop before the Notify would leave ch subscribed
-	signal.Stop(ch)
+	<-s.ready // a Stop before the Notify would leave ch subscribed
+	s.end()
+	if s.fed != nil {
+		<-s.fed
+	}
+	ch := s.ch
 	for {
 		select {
 		case s := <-ch:
@@ -110,37 +163,38 @@ type Relay struct {
 	early []syscall.Signal
 	stop  chan struct{}
 	ready chan struct{}
+	end   func() // an intercepted subscription's end, which Stop runs
 }
 
 // terminalSignals are those a terminal sends to its foreground process
 // group.
 var terminalSignals = []os.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGWINCH}
 
-// NewRelay starts relaying, with the subscription Start made if there
-// is one, or with one of its own made in the background; Ready says when
-// it is complete.
+// NewRelay starts relaying, with the subscription Start or Intercept
+// made if there is one, or with one of its own made in the background;
+// Ready says when it is complete.
 func NewRelay() *Relay {
-	ch, ready := Take()
-	subscribe := ch == nil
-	if subscribe {
-		ch, ready = make(chan os.Signal, 16), make(chan struct{})
+	s := take()
+	if s == nil {
+		s = notify()
 	}
-	r := &Relay{stop: make(chan struct{}), ready: ready}
+	r := &Relay{stop: make(chan struct{}), ready: s.ready}
+	if s.intercepted {
+		r.end = s.end
+	}
 	go func() {
-		if subscribe {
-			signal.Notify(ch, Forwarded...)
-			close(ready)
+		if !s.intercepted {
+			defer func() {
+				<-s.ready // a Stop before the Notify would leave ch subscribed
+				s.end()
+			}()
 		}
-		defer func() {
-			<-ready // a Stop before the Notify would leave ch subscribed
-			signal.Stop(ch)
-		}()
 		for {
 			select {
 			case <-r.stop:
 				return
-			case s := <-ch:
-				r.forward(s.(syscall.Signal))
+			case sig := <-s.ch:
+				r.forward(sig.(syscall.Signal))
 			}
 		}
 	}()
@@ -197,8 +251,10 @@ func (r *Relay) SetPid(pid int) {
 }
 
 // Stop ends the relaying: once it returns no signal is sent any more, so
-// the program's pid may be reaped. The unsubscription, as slow as the
-// subscription, finishes in the background. A nil Relay is fine.
+// the program's pid may be reaped. An intercepted subscription
+// (Intercept) has ended too, and the Go runtime handles the signals
+// again; one through os/signal, as slow as the subscription, ends in the
+// background. A nil Relay is fine.
 func (r *Relay) Stop() {
 	if r == nil {
 		return
@@ -208,5 +264,8 @@ func (r *Relay) Stop() {
 	if !r.off {
 		r.off = true
 		close(r.stop)
+		if r.end != nil {
+			r.end()
+		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -28,15 +30,15 @@ var scenarios = map[string]func() int{
 		Start()
 		<-Subscribed()
 		syscall.Kill(syscall.Getpid(), syscall.SIGTERM)
-		ch, ready := Take()
-		<-ready
+		taken := take()
+		<-taken.ready
 		select {
-		case s := <-ch:
+		case s := <-taken.ch:
 			fmt.Println("caught", s)
 		case <-time.After(5 * time.Second):
 			fmt.Println("nothing caught")
 		}
-		if ch, _ := Take(); ch != nil {
+		if take() != nil {
 			fmt.Println("taken twice")
 		}
 		return 0
@@ -54,8 +56,113 @@ var scenarios = map[string]func() int{
 		fmt.Println("survived Stop")
 		return 0
 	},
+	// Intercept's subscription is complete at once, and a signal it
+	// catches reaches the taker.
+	"intercept take": func() int {
+		Intercept()
+		select {
+		case <-Subscribed():
+		default:
+			fmt.Println("not complete on return")
+		}
+		syscall.Kill(syscall.Getpid(), syscall.SIGTERM)
+		taken := take()
+		select {
+		case s := <-taken.ch:
+			fmt.Println("caught", s)
+		case <-time.After(5 * time.Second):
+			fmt.Println("nothing caught")
+		}
+		return 0
+	},
+	// Stop gives what Intercept caught its default effect.
+	"intercept stop": func() int {
+		Intercept()
+		syscall.Kill(syscall.Getpid(), syscall.SIGTERM)
+		time.Sleep(50 * time.Millisecond)
+		fmt.Println("alive")
+		Stop()
+		time.Sleep(5 * time.Second)
+		fmt.Println("survived Stop")
+		return 0
+	},
+	// A relay forwards what Intercept catches, before and after the
+	// program's pid is known; once it stops, the Go runtime handles the
+	// signals again, so os/signal receives them.
+	"intercept relay": func() int {
+		Intercept()
+		r := NewRelay()
+		syscall.Kill(syscall.Getpid(), syscall.SIGUSR1) // before the pid
+		time.Sleep(20 * time.Millisecond)
+		var ws syscall.WaitStatus
+		for _, sig := range []syscall.Signal{0, syscall.SIGUSR2} {
+			pid, err := syscall.ForkExec("/bin/sleep", []string{"sleep", "5"}, &syscall.ProcAttr{Files: []uintptr{0, 1, 2}})
+			if err != nil {
+				fmt.Println(err)
+				return 1
+			}
+			r.SetPid(pid)
+			if sig != 0 {
+				syscall.Kill(syscall.Getpid(), sig)
+			}
+			syscall.Wait4(pid, &ws, 0, nil)
+			fmt.Println("program:", ws.Signal())
+		}
+		r.Stop()
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, syscall.SIGUSR1)
+		syscall.Kill(syscall.Getpid(), syscall.SIGUSR1)
+		select {
+		case s := <-c:
+			fmt.Println("os/signal:", s)
+		case <-time.After(5 * time.Second):
+			fmt.Println("os/signal: nothing")
+		}
+		return 0
+	},
+	// The handlers run on every thread of the process, while the runtime
+	// collects garbage and moves goroutines between threads: thousands
+	// of signals, each caught, and the process well.
+	"intercept storm": func() int {
+		Intercept()
+		taken := take()
+		done := make(chan struct{})
+		var sink [][]byte
+		for range 4 {
+			go func() {
+				for {
+					select {
+					case <-done:
+						return
+					default:
+						sink = append(sink[:0], make([]byte, 1<<12))
+					}
+				}
+			}()
+		}
+		caught := 0
+		for i := range 500 {
+			// To each thread in turn: the runtime's monitor, idle threads,
+			// threads in system calls.
+			tasks, err := os.ReadDir("/proc/self/task")
+			if err != nil {
+				fmt.Println(err)
+				return 1
+			}
+			tid, _ := strconv.Atoi(tasks[i%len(tasks)].Name())
+			syscall.Tgkill(syscall.Getpid(), tid, syscall.SIGUSR2)
+			select {
+			case <-taken.ch:
+				caught++
+			case <-time.After(5 * time.Second):
+			}
+		}
+		close(done)
+		fmt.Println("caught", caught)
+		return 0
+	},
 	"none": func() int {
-		if ch, ready := Take(); ch != nil || ready != nil || Subscribed() != nil {
+		if take() != nil || Subscribed() != nil {
 			fmt.Println("a subscription without Start")
 		}
 		Stop() // nothing to stop
@@ -77,6 +184,10 @@ func TestScenarios(t *testing.T) {
 		{"take", "caught terminated\n", 0},
 		{"stop", "alive\n", syscall.SIGTERM},
 		{"none", "ok\n", 0},
+		{"intercept take", "caught terminated\n", 0},
+		{"intercept stop", "alive\n", syscall.SIGTERM},
+		{"intercept relay", "program: user defined signal 1\nprogram: user defined signal 2\nos/signal: user defined signal 1\n", 0},
+		{"intercept storm", "caught 500\n", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := exec.Command(exe)

@@ -107,6 +107,11 @@ func Run(args []string) (code int, ran bool) {
 	if inPlace {
 		return execInPlace(cfg), true
 	}
+	// Handlers of syscage's own, not os/signal's subscription: the
+	// program may not run before the subscription is complete, which
+	// os/signal takes half a millisecond here to be (runearly has
+	// intercepted already, unless Go initialised this package first).
+	presignal.Intercept()
 	relay := presignal.NewRelay()
 	thread := launch.New()
 	kmsg, _ := launch.OpenKernelLog() // -1 when it cannot be read

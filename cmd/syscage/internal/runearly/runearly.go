@@ -1,9 +1,10 @@
 // Package runearly starts, from package initialisation, the part of
 // `syscage run`'s start that can begin before the command line is
-// parsed: the subscription to the signals syscage forwards to the
-// program (presignal.Start), which costs the Go runtime a thread round
-// trip per signal and which the program's start waits for. Imported by
-// package main, it runs while syscage's other packages are initialised.
+// parsed: catching the signals syscage forwards to the program
+// (presignal.Intercept), which the program's start waits for. Imported
+// by package main, it runs before syscage's heavier packages are
+// initialised, so that a signal sent while they are is relayed rather
+// than ending syscage.
 //
 // It reads the arguments itself, before the command line is parsed, and
 // acts only when they name `run` without --exec; runRun stops a
@@ -20,7 +21,7 @@ import (
 
 func init() {
 	if StartsSupervisedRun(os.Args[1:]) {
-		presignal.Start()
+		presignal.Intercept()
 	}
 }
 
