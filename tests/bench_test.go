@@ -6,9 +6,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/syscage/syscage/bpf"
 	"github.com/syscage/syscage/compile"
@@ -44,15 +48,23 @@ func staticSyscage(b *testing.B) string {
 	return staticPath
 }
 
-// BenchmarkStartup measures the start-up of /bin/true four ways, in turn
+// BenchmarkStartup measures the start-up of a program four ways, in turn
 // within each iteration so that they share the machine's state: bare,
-// under `syscage run` with the default profile (supervised, through the
-// re-executed init stage), under `syscage run --exec` (syscage executes
-// the program in its own place), and under `bwrap --seccomp` with the
-// same compiled filter. It reports the median time of each (medians, as
-// the machine is shared and a few runs stall) and their ratios:
+// under `syscage run` with the default profile (supervised: syscage
+// stays to forward signals and report the program's end), under
+// `syscage run --exec` (syscage executes the program in its own place),
+// and under `bwrap --seccomp` with the same compiled filter. It reports
+// medians (the machine is shared and a few runs stall) and their ratios,
+// of two times:
 //
-//	go test -run '^$' -bench Startup -benchtime 200x ./tests
+//   - until /bin/true has run and its starter has ended (bare-ns,
+//     run-ns, exec-ns, bwrap-ns): start-up and tear-down;
+//
+//   - until the main function of testdata/started.c begins, which prints
+//     the time (bare-start-ns, run-start-ns, ...): start-up alone, what
+//     the program waits for. It needs gcc.
+//
+//     go test -run '^$' -bench Startup -benchtime 200x ./tests
 func BenchmarkStartup(b *testing.B) {
 	sc := staticSyscage(b)
 	trueBin, err := exec.LookPath("true")
@@ -72,6 +84,7 @@ func BenchmarkStartup(b *testing.B) {
 		b.Fatal(err)
 	}
 	bwrap, bwrapErr := exec.LookPath("bwrap")
+	started := startedProbe(b)
 
 	timeRun := func(cmd *exec.Cmd) time.Duration {
 		start := time.Now()
@@ -80,20 +93,52 @@ func BenchmarkStartup(b *testing.B) {
 		}
 		return time.Since(start)
 	}
+	// timeStart runs cmd, whose program is started, and returns how long
+	// after cmd's start that program's main began.
+	timeStart := func(cmd *exec.Cmd) time.Duration {
+		var out strings.Builder
+		cmd.Stdout = &out
+		var t0 unix.Timespec
+		unix.ClockGettime(unix.CLOCK_MONOTONIC, &t0)
+		if err := cmd.Run(); err != nil {
+			b.Fatalf("%v: %v", cmd.Args, err)
+		}
+		began, err := strconv.ParseInt(strings.TrimSpace(out.String()), 10, 64)
+		if err != nil {
+			b.Fatalf("%v printed %q: %v", cmd.Args, out.String(), err)
+		}
+		return time.Duration(began - t0.Nano())
+	}
+	bwrapCommand := func(prog string) (*exec.Cmd, *os.File) {
+		f, err := os.Open(filterFile)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cmd := exec.Command(bwrap, "--dev-bind", "/", "/", "--seccomp", "3", prog)
+		cmd.ExtraFiles = []*os.File{f}
+		return cmd, f
+	}
 	var bare, run, direct, wrapped []time.Duration
+	var bareStart, runStart, directStart, wrappedStart []time.Duration
 	b.ResetTimer()
 	for range b.N {
 		bare = append(bare, timeRun(exec.Command(trueBin)))
 		run = append(run, timeRun(exec.Command(sc, "run", "--", trueBin)))
 		direct = append(direct, timeRun(exec.Command(sc, "run", "--exec", "--", trueBin)))
 		if bwrapErr == nil {
-			f, err := os.Open(filterFile)
-			if err != nil {
-				b.Fatal(err)
-			}
-			cmd := exec.Command(bwrap, "--dev-bind", "/", "/", "--seccomp", "3", trueBin)
-			cmd.ExtraFiles = []*os.File{f}
+			cmd, f := bwrapCommand(trueBin)
 			wrapped = append(wrapped, timeRun(cmd))
+			f.Close()
+		}
+		if started == "" {
+			continue
+		}
+		bareStart = append(bareStart, timeStart(exec.Command(started)))
+		runStart = append(runStart, timeStart(exec.Command(sc, "run", "--", started)))
+		directStart = append(directStart, timeStart(exec.Command(sc, "run", "--exec", "--", started)))
+		if bwrapErr == nil {
+			cmd, f := bwrapCommand(started)
+			wrappedStart = append(wrappedStart, timeStart(cmd))
 			f.Close()
 		}
 	}
@@ -115,4 +160,42 @@ func BenchmarkStartup(b *testing.B) {
 	} else {
 		b.Logf("bwrap not installed (apt-get install bubblewrap): no comparison with it")
 	}
+	if started == "" {
+		return
+	}
+	b.ReportMetric(median(bareStart), "bare-start-ns")
+	b.ReportMetric(median(runStart), "run-start-ns")
+	b.ReportMetric(median(directStart), "exec-start-ns")
+	if bwrapErr == nil {
+		b.ReportMetric(median(wrappedStart), "bwrap-start-ns")
+		b.ReportMetric(median(runStart)/median(wrappedStart), "run-start/bwrap-start")
+		b.ReportMetric(median(directStart)/median(wrappedStart), "exec-start/bwrap-start")
+	}
+}
+
+var (
+	startedOnce sync.Once
+	startedPath string
+)
+
+// startedProbe compiles testdata/started.c once and returns its path, or
+// "" (saying why) when it cannot: without gcc the benchmark measures
+// the total times only.
+func startedProbe(b *testing.B) string {
+	b.Helper()
+	startedOnce.Do(func() {
+		gcc, err := exec.LookPath("gcc")
+		if err != nil {
+			b.Logf("gcc not installed: no start-only times (%v)", err)
+			return
+		}
+		path := filepath.Join(workDir, "started")
+		src := filepath.Join(repoRoot(), "tests", "testdata", "started.c")
+		if out, err := exec.Command(gcc, "-O2", "-Wall", "-o", path, src).CombinedOutput(); err != nil {
+			b.Logf("gcc started.c: %v\n%s", err, out)
+			return
+		}
+		startedPath = path
+	})
+	return startedPath
 }
