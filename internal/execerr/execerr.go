@@ -4,10 +4,8 @@
 package execerr
 
 import (
-	"bytes"
 	"io"
 	"os"
-	"strings"
 	"syscall"
 )
 
@@ -31,17 +29,16 @@ func Why(path string, e syscall.Errno) string {
 	n, _ := io.ReadFull(f, head)
 	head = head[:n]
 	switch {
-	case bytes.HasPrefix(head, []byte("#!")):
-		line, _, _ := bytes.Cut(head[2:], []byte("\n"))
-		interp := strings.Fields(string(line))
+	case hasPrefix(head, "#!"):
+		interp := interpreter(head[2:])
 		switch {
-		case len(interp) == 0:
+		case interp == "":
 			return "its #! line names no interpreter"
 		case e == syscall.ENOENT:
-			return "its #! interpreter " + interp[0] + " does not exist"
+			return "its #! interpreter " + interp + " does not exist"
 		}
-		return "its #! interpreter " + interp[0] + " cannot be executed"
-	case bytes.HasPrefix(head, []byte("\x7fELF")):
+		return "its #! interpreter " + interp + " cannot be executed"
+	case hasPrefix(head, "\x7fELF"):
 		if e == syscall.ENOENT {
 			return "its ELF interpreter, the dynamic loader, does not exist: a binary built for another system"
 		}
@@ -81,4 +78,28 @@ func (e *StartError) Unwrap() error {
 		return e.Errno
 	}
 	return nil
+}
+
+// The helpers below stand in for bytes and strings, which package
+// quickrun must not import, even through this package: Go would
+// initialise unicode first, and a dozen packages the quick path does not
+// use with it.
+
+func hasPrefix(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && string(b[:len(prefix)]) == prefix
+}
+
+// interpreter returns the interpreter a #! line (after the #!) names as
+// the kernel reads it (fs/binfmt_script.c): after spaces and tabs, up to
+// the next space, tab or newline.
+func interpreter(line []byte) string {
+	start := 0
+	for start < len(line) && (line[start] == ' ' || line[start] == '\t') {
+		start++
+	}
+	end := start
+	for end < len(line) && line[end] != ' ' && line[end] != '\t' && line[end] != '\n' {
+		end++
+	}
+	return string(line[start:end])
 }

@@ -20,6 +20,12 @@ func TestWhy(t *testing.T) {
 		{"missing interpreter", "#!/no/such/sh\n", unix.ENOENT, "its #! interpreter /no/such/sh does not exist"},
 		{"interpreter not executable", "#!/etc/passwd -x\n", unix.ENOEXEC, "its #! interpreter /etc/passwd cannot be executed"},
 		{"empty #! line", "#!\n", unix.ENOEXEC, "its #! line names no interpreter"},
+		{"blanks only", "#! \t \n", unix.ENOEXEC, "its #! line names no interpreter"},
+		{"blanks before", "#! \t/no/such/sh -e\n", unix.ENOENT, "its #! interpreter /no/such/sh does not exist"},
+		// A carriage return is part of the name, as the kernel reads it:
+		// a script saved with DOS line ends.
+		{"carriage return", "#!/bin/sh\r\n", unix.ENOENT, "its #! interpreter /bin/sh\r does not exist"},
+		{"no newline", "#!/no/such/sh", unix.ENOENT, "its #! interpreter /no/such/sh does not exist"},
 		{"ELF without loader", "\x7fELF....", unix.ENOENT, "dynamic loader, does not exist"},
 		{"ELF of another machine", "\x7fELF....", unix.ENOEXEC, "another architecture"},
 		{"other errno", "echo x\n", unix.EACCES, ""},
@@ -62,4 +68,25 @@ func TestStartError(t *testing.T) {
 			t.Errorf("%+v unwraps to %v without an errno", tc.err, tc.err.Unwrap())
 		}
 	}
+}
+
+// FuzzInterpreter checks the #! reading on any line: the name holds no
+// separator the kernel splits at, and is the first word of the line.
+func FuzzInterpreter(f *testing.F) {
+	for _, s := range []string{"/bin/sh\n", " \t/usr/bin/env python3\n", "", "\t\t", "/bin/sh\r\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		got := interpreter(line)
+		if strings.ContainsAny(got, " \t\n") {
+			t.Fatalf("interpreter(%q) = %q holds a separator", line, got)
+		}
+		trimmed := strings.TrimLeft(string(line), " \t")
+		if !strings.HasPrefix(trimmed, got) {
+			t.Fatalf("interpreter(%q) = %q is not where the line starts", line, got)
+		}
+		if rest := trimmed[len(got):]; rest != "" && !strings.ContainsRune(" \t\n", rune(rest[0])) {
+			t.Fatalf("interpreter(%q) = %q stops before a separator", line, got)
+		}
+	})
 }

@@ -17,9 +17,8 @@
 package launch
 
 import (
-	"path/filepath"
+	"path"
 	"runtime"
-	"strings"
 	"sync"
 	"syscall"
 	"unsafe"
@@ -195,33 +194,56 @@ const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // the PATH of env (of the process's own environment when env is nil,
 // DefaultPath when env has none). It also returns the PATH it searched;
 // ok is false when nothing was found.
-func LookPath(name string, env []string) (path, searched string, ok bool) {
-	if strings.Contains(name, "/") {
-		return name, "", true
+//
+// It leaves strings and path/filepath alone (path's Join is filepath's
+// on Linux): syscage run's quick path imports this package, and Go
+// initialises a package only after those it imports, strings after
+// unicode, which would have the quick path wait for a dozen packages it
+// does not use (cmd/syscage's TestSubscriptionInitialisedEarly).
+func LookPath(name string, env []string) (found, searched string, ok bool) {
+	for i := range len(name) {
+		if name[i] == '/' {
+			return name, "", true
+		}
 	}
 	searched, _ = syscall.Getenv("PATH")
 	if env != nil {
-		found := false
+		seen := false
 		for _, kv := range env {
-			if v, isPath := strings.CutPrefix(kv, "PATH="); isPath {
-				searched, found = v, true
+			if len(kv) >= len("PATH=") && kv[:len("PATH=")] == "PATH=" {
+				searched, seen = kv[len("PATH="):], true
 			}
 		}
-		if !found {
+		if !seen {
 			searched = DefaultPath
 		}
 	}
-	for _, dir := range filepath.SplitList(searched) {
+	if searched == "" {
+		return "", searched, false // no directory, as filepath.SplitList has it
+	}
+	for rest, more := searched, true; more; {
+		var dir string
+		dir, rest, more = cutColon(rest)
 		if dir == "" {
 			dir = "."
 		}
-		p := filepath.Join(dir, name)
+		p := path.Join(dir, name)
 		var st syscall.Stat_t
 		if syscall.Stat(p, &st) == nil && st.Mode&syscall.S_IFMT != syscall.S_IFDIR && syscall.Access(p, 1) == nil {
 			return p, searched, true
 		}
 	}
 	return "", searched, false
+}
+
+// cutColon splits list at its first ':', as strings.Cut would.
+func cutColon(list string) (first, rest string, found bool) {
+	for i := range len(list) {
+		if list[i] == ':' {
+			return list[:i], list[i+1:], true
+		}
+	}
+	return list, "", false
 }
 
 // Exec runs initstage.Exec on the calling goroutine, which it locks to

@@ -23,6 +23,7 @@ func TestLookPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("PATH", "/nonexistent:"+dir)
+	t.Chdir(dir)
 	for _, tc := range []struct {
 		name, want, searched string
 		env                  []string
@@ -35,6 +36,11 @@ func TestLookPath(t *testing.T) {
 		{"prog", exe, dir, []string{"A=1", "PATH=" + dir}, true},
 		{"prog", "", DefaultPath, []string{"A=1"}, false}, // no PATH: the default, not the process's
 		{"sh", "", "", []string{"PATH="}, false},
+		// Empty directories are the working directory, as execvp(3) and
+		// exec.LookPath have them.
+		{"prog", "prog", "/nonexistent::", []string{"PATH=/nonexistent::"}, true},
+		{"prog", "prog", ":/nonexistent", []string{"PATH=:/nonexistent"}, true},
+		{"prog", exe, "/nonexistent:" + dir + "/:", []string{"PATH=/nonexistent:" + dir + "/:"}, true},
 	} {
 		path, searched, ok := LookPath(tc.name, tc.env)
 		if path != tc.want || ok != tc.ok || (tc.searched != "" && searched != tc.searched) {

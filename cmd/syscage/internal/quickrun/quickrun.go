@@ -23,7 +23,6 @@ package quickrun
 import (
 	"os"
 	"strconv"
-	"strings"
 	"syscall"
 
 	"github.com/syscage/syscage/internal/execerr"
@@ -172,17 +171,25 @@ func Killed() (pid int, sig syscall.Signal, kmsgFD int, ok bool) {
 	if !set {
 		return 0, 0, 0, false
 	}
-	parts := strings.Split(v, ",")
-	if len(parts) != 3 {
-		return 0, 0, 0, false
-	}
+	// Three comma-separated numbers, split by hand: this package must not
+	// import strings (see TestSubscriptionInitialisedEarly).
 	var f [3]int
-	for i, p := range parts {
-		n, err := strconv.Atoi(p)
+	for i := range f {
+		field, rest, more := v, "", false
+		for j := range len(v) {
+			if v[j] == ',' {
+				field, rest, more = v[:j], v[j+1:], true
+				break
+			}
+		}
+		if more != (i < len(f)-1) {
+			return 0, 0, 0, false // fewer or more than three
+		}
+		n, err := strconv.Atoi(field)
 		if err != nil {
 			return 0, 0, 0, false
 		}
-		f[i] = n
+		f[i], v = n, rest
 	}
 	if f[0] <= 0 || f[1] <= 0 || f[1] > 64 {
 		return 0, 0, 0, false

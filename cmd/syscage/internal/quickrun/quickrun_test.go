@@ -3,6 +3,7 @@ package quickrun
 import (
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -77,9 +78,22 @@ func FuzzKilled(f *testing.F) {
 			return // no environment variable holds a NUL
 		}
 		t.Setenv(ExplainEnv, v)
-		pid, sig, _, ok := Killed()
+		pid, sig, fd, ok := Killed()
 		if ok && (pid <= 0 || sig <= 0 || sig > 64) {
 			t.Errorf("%q accepted as pid %d signal %d", v, pid, sig)
+		}
+		// The same reading with strings.Split, which Killed may not use.
+		parts := strings.Split(v, ",")
+		want := len(parts) == 3
+		var n [3]int
+		for i := 0; want && i < 3; i++ {
+			var err error
+			n[i], err = strconv.Atoi(parts[i])
+			want = err == nil
+		}
+		want = want && n[0] > 0 && n[1] > 0 && n[1] <= 64
+		if ok != want || (ok && (pid != n[0] || int(sig) != n[1] || fd != n[2])) {
+			t.Errorf("%q: Killed() = %d %d %d %v, want %v %v", v, pid, sig, fd, ok, n, want)
 		}
 	})
 }
