@@ -361,9 +361,9 @@ func statusField(t *testing.T, path, field string) string {
 // the program is reaped.
 func TestDirectThread(t *testing.T) {
 	needSeccomp(t)
-	if before := filteredTasks(t); len(before) != 0 {
-		t.Fatalf("filtered threads before the start: %v", before)
-	}
+	// Launching threads of earlier tests end once their programs are
+	// reaped, but not at once.
+	waitUnfiltered(t, "before the start")
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -395,10 +395,17 @@ func TestDirectThread(t *testing.T) {
 	if blocked != fmt.Sprintf("%016x", ^uint64(0)&^(1<<(unix.SIGKILL-1)|1<<(unix.SIGSTOP-1))) {
 		t.Errorf("the filtered thread's blocked signals: %q, want all", blocked)
 	}
+	waitUnfiltered(t, "after the reap")
+}
+
+// waitUnfiltered waits up to 5 s for the process to have no filtered
+// thread.
+func waitUnfiltered(t *testing.T, when string) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for len(filteredTasks(t)) != 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("filtered threads after the reap: %v", filteredTasks(t))
+			t.Fatalf("filtered threads %s: %v", when, filteredTasks(t))
 		}
 		time.Sleep(time.Millisecond)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -69,7 +70,14 @@ func TestQuickRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer leak.Close()
-	status := `grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/self/status; cd /proc/self/fd && echo fds: *`
+	status := `grep -E '^(Cap|NoNewPrivs|Seccomp|SigBlk)' /proc/self/status; cd /proc/self/fd && echo fds: *`
+	// A script whose interpreter is missing: found and executable, so
+	// the quick path forks it, and its execve fails; the command line,
+	// run again, reports it.
+	badScript := filepath.Join(t.TempDir(), "bad-interpreter")
+	if err := os.WriteFile(badScript, []byte("#!/syscage/no/such/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name  string
 		args  []string
@@ -89,6 +97,8 @@ func TestQuickRun(t *testing.T) {
 		{"not found", []string{"run", "--", "syscage-no-such-program"}, false},
 		{"an option", []string{"run", "--profile", "default", "--", "sh", "-c", "echo out"}, false},
 		{"no program", []string{"run", "--"}, false},
+		{"an execve that fails", []string{"run", "--", badScript}, false},
+		{"the environment", []string{"run", "--", "sh", "-c", "env | grep -c SYSCAGE_QUICKRUN_; true"}, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -150,5 +160,57 @@ func TestSubscriptionInitialisedEarly(t *testing.T) {
 				t.Errorf("%s initialised before %s (or not at all)", later, early)
 			}
 		}
+	}
+}
+
+// TestQuickRunThreads checks that the quick path leaves syscage's other
+// threads as they were: it forks the program from the main thread,
+// hardened and filtered, and a thread the runtime created from that one
+// would be so too (and the command line run again from it, after a
+// failed execve, could not even write its message).
+func TestQuickRunThreads(t *testing.T) {
+	sc := syscage(t)
+	// The program looks at its parent, syscage, once syscage has settled.
+	look := `sleep 0.1; grep -l '^Seccomp:.2' /proc/$PPID/task/*/status | wc -l; grep -L '^Seccomp:.2' /proc/$PPID/task/*/status | wc -l`
+	out, err := exec.Command(sc, "run", "--", "sh", "-c", look).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	f := strings.Fields(string(out))
+	if len(f) != 2 || f[0] != "1" || f[1] == "0" {
+		t.Errorf("syscage's threads, filtered and not: %q, want one filtered (the main thread) and the others not", f)
+	}
+	// A failed execve hands the run to the command line, from another
+	// thread: every time, the message and the status.
+	badScript := filepath.Join(t.TempDir(), "bad-interpreter")
+	if err := os.WriteFile(badScript, []byte("#!/syscage/no/such/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		cmd := exec.Command(sc, "run", "--", badScript)
+		msg, _ := cmd.CombinedOutput()
+		if code := cmd.ProcessState.ExitCode(); code != 127 || !strings.Contains(string(msg), "interpreter /syscage/no/such/sh does not exist") {
+			t.Fatalf("run %d: status %d, %q; want 127 and the interpreter named", i, code, msg)
+		}
+	}
+}
+
+// TestQuickRunRetry checks the hand-over of a start that failed before
+// the program ran (quickrun.RetryEnv): the command line takes the run,
+// and the program does not see the variable.
+func TestQuickRunRetry(t *testing.T) {
+	sc := syscage(t)
+	cmd := exec.Command(sc, "run", "--", "sh", "-c", "echo ${SYSCAGE_QUICKRUN_RETRY-unset}")
+	cmd.Env = append(os.Environ(), "SYSCAGE_QUICKRUN_RETRY=1", "GODEBUG=inittrace=1")
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v: %s", err, errOut.String())
+	}
+	if out.String() != "unset\n" {
+		t.Errorf("the program saw %q, want unset", out.String())
+	}
+	if !strings.Contains(errOut.String(), "init gopkg.in/yaml") {
+		t.Errorf("the quick path took a run handed over to the command line")
 	}
 }

@@ -20,7 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	// Both act from package initialisation, for syscage run.
-	_ "github.com/syscage/syscage/cmd/syscage/internal/quickrun"
+	"github.com/syscage/syscage/cmd/syscage/internal/quickrun"
 	_ "github.com/syscage/syscage/cmd/syscage/internal/runearly"
 )
 
@@ -108,6 +108,9 @@ func newRootFor(args []string) *cobra.Command {
 }
 
 func main() {
+	// A start the quick path handed over (quickrun.RetryEnv): the
+	// program must not see the variable.
+	os.Unsetenv(quickrun.RetryEnv)
 	os.Exit(runMain(os.Args[1:]))
 }
 

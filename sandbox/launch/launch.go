@@ -135,17 +135,7 @@ func (t *Thread) run(locked chan<- struct{}) {
 		runtime.UnlockOSThread() // untouched: give it back
 		return
 	}
-	if j.PrivateFDs {
-		if st := initstage.PrivateFDs(j.Config.KeepFDs, j.Config.NrCloseRange); st != nil {
-			t.installed <- Result{Failed: st}
-			return
-		}
-	}
-	if st := initstage.HardenThread(j.Config); st != nil {
-		t.installed <- Result{Failed: st}
-		return
-	}
-	listener, st := initstage.InstallOnThread(j.Config)
+	listener, st := prepare(j)
 	if st != nil {
 		t.installed <- Result{Failed: st}
 		return
@@ -157,11 +147,37 @@ func (t *Thread) run(locked chan<- struct{}) {
 			return
 		}
 	}
+	pid, err := fork(j, true)
+	t.started <- Result{Pid: pid, Err: err}
+	if err == nil {
+		<-t.done
+	}
+}
+
+// prepare gives the calling thread j's descriptor table, hardening and
+// filters, and returns the filters' notification listener (-1 without
+// one).
+func prepare(j *Job) (listener int, st *initstage.Status) {
+	if j.PrivateFDs {
+		if st := initstage.PrivateFDs(j.Config.KeepFDs, j.Config.NrCloseRange); st != nil {
+			return -1, st
+		}
+	}
+	if st := initstage.HardenThread(j.Config); st != nil {
+		return -1, st
+	}
+	return initstage.InstallOnThread(j.Config)
+}
+
+// fork starts j's program from the calling thread, prepared, once
+// j.Signals is closed; closeCopies closes the thread's own descriptor
+// table's copies afterwards (PrivateFDs).
+func fork(j *Job, closeCopies bool) (pid int, err error) {
 	if j.Signals != nil {
 		<-j.Signals
 	}
 	// From here on everything runs under the filters.
-	pid, err := syscall.ForkExec(j.Config.Path, j.Config.Argv, j.Attr)
+	pid, err = syscall.ForkExec(j.Config.Path, j.Config.Argv, j.Attr)
 	// From here on the thread only waits: it takes no signal meant for
 	// the process, whose handler would run under the program's filters
 	// and, with PrivateFDs, with a descriptor table about to be emptied
@@ -170,7 +186,7 @@ func (t *Thread) run(locked chan<- struct{}) {
 	const sigBlock = 0 // SIG_BLOCK, include/uapi/asm-generic/signal-defs.h
 	blockAll := ^uint64(0)
 	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, sigBlock, uintptr(unsafe.Pointer(&blockAll)), 0, 8, 0, 0)
-	if j.PrivateFDs {
+	if j.PrivateFDs && closeCopies {
 		// The thread's own table holds copies of every descriptor the
 		// process had: the write end of a pipe the program writes to
 		// among them, which would keep the reader from seeing the end
@@ -179,10 +195,45 @@ func (t *Thread) run(locked chan<- struct{}) {
 		// a locked thread only runs its goroutine.)
 		syscall.RawSyscall(uintptr(j.Config.NrCloseRange), 0, ^uintptr(0)>>32, 0)
 	}
-	t.started <- Result{Pid: pid, Err: err}
-	if err == nil {
-		<-t.done
+	return pid, err
+}
+
+// StartHere does what a Thread does with j, on the calling thread and
+// without a listener: it locks the calling goroutine to its thread for
+// good, gives the thread j's descriptor table, hardening and filters,
+// forks the program from it and blocks every signal there. The thread
+// stays so until the process ends, which the program's end should bring
+// about (its parent-death signal is the thread's end): neither the
+// goroutine nor the runtime on its behalf may need a capability or a
+// system call the filters refuse, or open a descriptor (it would be in
+// this thread's table alone) or use one the process opens later
+// (which is not). The runtime opens its network poller's on first use:
+// the process must not use pollable files, network connections or
+// timers on this goroutine. That fits the main goroutine during package
+// initialisation, which runs on the main thread alone, in a process that
+// starts the one program and waits for it (syscage run's quick path): it
+// saves the launching thread's start, a tenth of a millisecond or more.
+// Before the fork (Result.Failed), or when the fork fails (Result.Err),
+// the process must not go on as if nothing had happened either.
+func StartHere(j *Job) Result {
+	// Locked for good (for the runtime, not only for package
+	// initialisation): from a thread locked so, the runtime creates new
+	// threads from its template thread, which this makes if there is
+	// none yet, rather than from this thread, whose filters, hardening
+	// and descriptor table they would inherit.
+	runtime.LockOSThread()
+	if j.Config.Listener {
+		return Result{Failed: &initstage.Status{Code: initstage.ExitInternal, Msg: "StartHere serves no listener"}}
 	}
+	if _, st := prepare(j); st != nil {
+		return Result{Failed: st}
+	}
+	// The thread keeps its table's copies: the runtime may use a
+	// descriptor of the process on this thread (its network poller's),
+	// and they keep nothing open longer than the process does, which
+	// ends with the program.
+	pid, err := fork(j, false)
+	return Result{Pid: pid, Err: err}
 }
 
 // DefaultPath is the PATH a program gets when its environment has none,

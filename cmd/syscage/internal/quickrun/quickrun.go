@@ -40,12 +40,16 @@ const DisableEnv = "SYSCAGE_NO_QUICKRUN"
 // program started (-1 when it could not be), inherited.
 const ExplainEnv = "SYSCAGE_QUICKRUN_KILLED"
 
+// RetryEnv hands a start that failed before the program ran over to the
+// command line, which starts it again and reports the failure in its
+// words. The command line removes it from the environment first.
+const RetryEnv = "SYSCAGE_QUICKRUN_RETRY"
+
 func init() {
-	if _, off := syscall.Getenv(DisableEnv); off {
-		return
-	}
-	if _, explaining := syscall.Getenv(ExplainEnv); explaining {
-		return
+	for _, v := range []string{DisableEnv, ExplainEnv, RetryEnv} {
+		if _, set := syscall.Getenv(v); set {
+			return
+		}
 	}
 	if code, ran := Run(os.Args[1:]); ran {
 		os.Exit(code)
@@ -112,32 +116,33 @@ func Run(args []string) (code int, ran bool) {
 	// intercepted already, unless Go initialised this package first).
 	presignal.Intercept()
 	relay := presignal.NewRelay()
-	thread := launch.New()
 	kmsg, _ := launch.OpenKernelLog() // -1 when it cannot be read
-	thread.Give(&launch.Job{
+	// The program is forked from this thread, the main one, rather than
+	// from a launching thread of its own, whose start takes a tenth of a
+	// millisecond or more: package initialisation runs the main
+	// goroutine on the main thread alone, and this one does not leave it
+	// before the process ends. From here on the thread is hardened and
+	// filtered as the program is, and holds none of the process's
+	// descriptors but 0, 1 and 2; what needs the process as it was runs
+	// on another thread (fromAnotherThread).
+	r := launch.StartHere(&launch.Job{
 		Config:     cfg,
 		Attr:       &syscall.ProcAttr{Env: env, Files: []uintptr{0, 1, 2}, Sys: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}},
 		PrivateFDs: true,
 		Signals:    relay.Ready(),
 	})
-	var r launch.Result
-	select {
-	case r = <-thread.Started():
-	case r = <-thread.Installed():
-	}
 	if r.Failed != nil || r.Err != nil {
-		// Nothing of the program ran: the command line starts it again
-		// and reports what fails.
+		// Nothing of the program ran: the command line starts it again,
+		// in a new process since this thread has changed, and reports
+		// what fails.
 		relay.Stop()
-		thread.End()
-		if kmsg >= 0 {
-			syscall.Close(kmsg)
-		}
-		return 0, false
+		fromAnotherThread(func() {
+			syscall.Exec("/proc/self/exe", os.Args, append(os.Environ(), RetryEnv+"=1"))
+		})
+		return 125, true // the command line could not be run
 	}
 	relay.SetPid(r.Pid)
 	ws, _ := launch.Wait(r.Pid, relay.Stop)
-	thread.End()
 	switch {
 	case ws.Exited():
 		return ws.ExitStatus(), true
@@ -154,13 +159,30 @@ func Run(args []string) (code int, ran bool) {
 // that the command line prints why the filter killed pid and exits as
 // syscage run does. It returns only when that cannot be done.
 func explain(pid int, sig syscall.Signal, kmsg int) {
-	if kmsg >= 0 {
-		if _, _, e := syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(kmsg), syscall.F_SETFD, 0); e != 0 {
-			kmsg = -1
+	fromAnotherThread(func() {
+		if kmsg >= 0 {
+			if _, _, e := syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(kmsg), syscall.F_SETFD, 0); e != 0 {
+				kmsg = -1
+			}
 		}
-	}
-	env := append(os.Environ(), ExplainEnv+"="+strconv.Itoa(pid)+","+strconv.Itoa(int(sig))+","+strconv.Itoa(kmsg))
-	syscall.Exec("/proc/self/exe", os.Args, env)
+		env := append(os.Environ(), ExplainEnv+"="+strconv.Itoa(pid)+","+strconv.Itoa(int(sig))+","+strconv.Itoa(kmsg))
+		syscall.Exec("/proc/self/exe", os.Args, env)
+	})
+}
+
+// fromAnotherThread runs f on a thread of the process other than the
+// calling one, the main thread, which started the program hardened,
+// filtered and with a descriptor table of its own (launch.StartHere):
+// another has syscage's descriptors, capabilities and no filter, which
+// an execve passes on. The main goroutine runs on the main thread alone
+// during package initialisation, so no other goroutine runs there.
+func fromAnotherThread(f func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	<-done
 }
 
 // Killed reads ExplainEnv: the program's pid, its signal and the kernel
