@@ -242,7 +242,7 @@ func (c *Command) startDirect(cfg *initstage.Config, l *launch.Thread) error {
 	// is cheaper than listing the process's descriptors. The listener
 	// must reach the process's table, so a supervised start lists them
 	// and has the child close them.
-	job := &launch.Job{Config: cfg, PrivateFDs: c.Supervise == nil && closeRangeWorks(cfg.NrCloseRange), Signals: c.relay.Ready()}
+	job := &launch.Job{Config: cfg, PrivateFDs: c.Supervise == nil && closeRangeWorks(cfg.NrCloseRange), Ready: c.relay.Ready()}
 	files, err := c.childFiles(!job.PrivateFDs)
 	if err != nil {
 		l.Cancel()

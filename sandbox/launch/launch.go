@@ -40,11 +40,12 @@ type Job struct {
 	// program runs (close_range, which the filters must allow, with
 	// Config.NrCloseRange set); without it, Attr.Files must close them.
 	PrivateFDs bool
-	// Signals, when not nil, is closed once the signals the parent
-	// forwards are subscribed to: the program does not run before, or a
-	// signal sent to the parent once the program runs could end the
-	// parent instead of reaching the program.
-	Signals <-chan struct{}
+	// Ready, when not nil, is closed once the program may run: once the
+	// signals the parent forwards are subscribed to, say (or a signal
+	// sent to the parent once the program runs could end the parent
+	// instead of reaching the program), and the kernel log is open to
+	// read the program's kill from.
+	Ready <-chan struct{}
 }
 
 // Result is what a Thread reports.
@@ -170,11 +171,11 @@ func prepare(j *Job) (listener int, st *initstage.Status) {
 }
 
 // fork starts j's program from the calling thread, prepared, once
-// j.Signals is closed; closeCopies closes the thread's own descriptor
+// j.Ready is closed; closeCopies closes the thread's own descriptor
 // table's copies afterwards (PrivateFDs).
 func fork(j *Job, closeCopies bool) (pid int, err error) {
-	if j.Signals != nil {
-		<-j.Signals
+	if j.Ready != nil {
+		<-j.Ready
 	}
 	// From here on everything runs under the filters.
 	pid, err = syscall.ForkExec(j.Config.Path, j.Config.Argv, j.Attr)

@@ -87,8 +87,8 @@ var scenarios = map[string]func() int{
 		return 0
 	},
 	// A relay forwards what Intercept catches, before and after the
-	// program's pid is known; once it stops, the Go runtime handles the
-	// signals again, so os/signal receives them.
+	// program's pid is known, and nothing after Halt; once it stops, the
+	// Go runtime handles the signals again, so os/signal receives them.
 	"intercept relay": func() int {
 		Intercept()
 		r := NewRelay()
@@ -108,6 +108,18 @@ var scenarios = map[string]func() int{
 			syscall.Wait4(pid, &ws, 0, nil)
 			fmt.Println("program:", ws.Signal())
 		}
+		r.Halt() // nothing forwarded, as after Stop
+		pid, err := syscall.ForkExec("/bin/sleep", []string{"sleep", "5"}, &syscall.ProcAttr{Files: []uintptr{0, 1, 2}})
+		if err != nil {
+			fmt.Println(err)
+			return 1
+		}
+		r.SetPid(pid)
+		syscall.Kill(syscall.Getpid(), syscall.SIGUSR1)
+		time.Sleep(50 * time.Millisecond)
+		syscall.Kill(pid, syscall.SIGTERM)
+		syscall.Wait4(pid, &ws, 0, nil)
+		fmt.Println("after Halt:", ws.Signal())
 		r.Stop()
 		c := make(chan os.Signal, 1)
 		signal.Notify(c, syscall.SIGUSR1)
@@ -186,7 +198,7 @@ func TestScenarios(t *testing.T) {
 		{"none", "ok\n", 0},
 		{"intercept take", "caught terminated\n", 0},
 		{"intercept stop", "alive\n", syscall.SIGTERM},
-		{"intercept relay", "program: user defined signal 1\nprogram: user defined signal 2\nos/signal: user defined signal 1\n", 0},
+		{"intercept relay", "program: user defined signal 1\nprogram: user defined signal 2\nafter Halt: terminated\nos/signal: user defined signal 1\n", 0},
 		{"intercept storm", "caught 500\n", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -89,12 +89,33 @@ func Run(args []string) (code int, ran bool) {
 	if argv == nil || defaultFilter == nil {
 		return 0, false
 	}
+	// The kernel log, which a kill by the filter is read from, takes the
+	// kernel 40-90 µs to open (it allocates the reader's buffer): another
+	// thread opens it while this one checks and gets the program ready.
+	// It must be open before the program runs, since reading starts at
+	// the end of the log as it is then.
+	kmsg, kmsgOpen := -1, make(chan struct{})
+	if !inPlace {
+		go func() {
+			kmsg, _ = launch.OpenKernelLog() // -1 when it cannot be read
+			close(kmsgOpen)
+		}()
+	}
+	declined := func() (int, bool) {
+		if !inPlace {
+			<-kmsgOpen
+			if kmsg >= 0 {
+				syscall.Close(kmsg)
+			}
+		}
+		return 0, false
+	}
 	if text, ok := embedded.Source("default"); !ok || string(text) != defaultText {
-		return 0, false // an edited profile: the command line compiles it
+		return declined() // an edited profile: the command line compiles it
 	}
 	path, _, ok := launch.LookPath(argv[0], nil)
 	if !ok || initstage.CheckExecutable(path) != nil || !filtersAvailable() {
-		return 0, false // the command line says why, in its words
+		return declined() // the command line says why, in its words
 	}
 	env := os.Environ()
 	cfg := &initstage.Config{
@@ -116,20 +137,21 @@ func Run(args []string) (code int, ran bool) {
 	// intercepted already, unless Go initialised this package first).
 	presignal.Intercept()
 	relay := presignal.NewRelay()
-	kmsg, _ := launch.OpenKernelLog() // -1 when it cannot be read
+	// Complete at once where Intercept has handlers of its own.
+	<-relay.Ready()
 	// The program is forked from this thread, the main one, rather than
 	// from a launching thread of its own, whose start takes a tenth of a
 	// millisecond or more: package initialisation runs the main
 	// goroutine on the main thread alone, and this one does not leave it
 	// before the process ends. From here on the thread is hardened and
-	// filtered as the program is, and holds none of the process's
-	// descriptors but 0, 1 and 2; what needs the process as it was runs
-	// on another thread (fromAnotherThread).
+	// filtered as the program is, with a descriptor table of its own;
+	// what needs the process as it was runs on another thread
+	// (fromAnotherThread).
 	r := launch.StartHere(&launch.Job{
 		Config:     cfg,
 		Attr:       &syscall.ProcAttr{Env: env, Files: []uintptr{0, 1, 2}, Sys: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}},
 		PrivateFDs: true,
-		Signals:    relay.Ready(),
+		Ready:      kmsgOpen,
 	})
 	if r.Failed != nil || r.Err != nil {
 		// Nothing of the program ran: the command line starts it again,
@@ -142,7 +164,7 @@ func Run(args []string) (code int, ran bool) {
 		return 125, true // the command line could not be run
 	}
 	relay.SetPid(r.Pid)
-	ws, _ := launch.Wait(r.Pid, relay.Stop)
+	ws, _ := launch.Wait(r.Pid, relay.Halt) // the process ends next
 	switch {
 	case ws.Exited():
 		return ws.ExitStatus(), true
