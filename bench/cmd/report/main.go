@@ -527,14 +527,38 @@ func externalSections(r *report, repo, tmp string, reps int) {
 	if rows == nil {
 		r.f("%s\n\n", note)
 	} else {
-		r.f("µs to start /bin/true and wait for it, mean of 20 runs per repetition; ratio = variant / bare exec.\n\n")
-		base := rows[0][1].(measure.Noise).Median
+		r.f("Mean of 20 runs per repetition, in µs: *total* until /bin/true has run and its starter has ended (start-up and tear-down); *to main* until the main function of tests/testdata/started.c begins (start-up alone: what the program waits for). Ratios to the bare exec and, where bwrap was measured, to bwrap.\n\n")
+		var bwrap *startupTimes
+		for i := range rows {
+			if strings.HasPrefix(rows[i].name, "bwrap") {
+				bwrap = &rows[i]
+			}
+		}
 		var t [][]string
 		for _, row := range rows {
-			n := row[1].(measure.Noise)
-			t = append(t, []string{row[0].(string), noise(n, "µs"), ratio(n.Median, base)})
+			line := []string{row.name, noise(row.total, "µs"), ratio(row.total.Median, rows[0].total.Median)}
+			if bwrap != nil {
+				line = append(line, ratio(row.total.Median, bwrap.total.Median))
+			}
+			if row.start.Median > 0 {
+				line = append(line, noise(row.start, "µs"), ratio(row.start.Median, rows[0].start.Median))
+				if bwrap != nil {
+					line = append(line, ratio(row.start.Median, bwrap.start.Median))
+				}
+			}
+			t = append(t, line)
 		}
-		r.table([]string{"variant", "time", "ratio"}, t)
+		head := []string{"variant", "total", "to bare"}
+		if bwrap != nil {
+			head = append(head, "to bwrap")
+		}
+		if rows[0].start.Median > 0 {
+			head = append(head, "to main", "to bare")
+			if bwrap != nil {
+				head = append(head, "to bwrap")
+			}
+		}
+		r.table(head, t)
 		if note != "" {
 			r.f("%s\n\n", note)
 		}
