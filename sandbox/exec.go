@@ -58,7 +58,7 @@ func (c *Command) Exec() error {
 	// execve: no garbage collection (SetGCPercent waits for a cycle in
 	// progress to end).
 	gc := debug.SetGCPercent(-1)
-	st := launch.Exec(cfg, d)
+	st := launch.Exec(cfg, d, false)
 	debug.SetGCPercent(gc)
 	return &StartError{Code: st.Code, Msg: st.Msg, Errno: unix.Errno(st.Errno)}
 }

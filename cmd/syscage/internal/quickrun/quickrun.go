@@ -249,11 +249,12 @@ func Killed() (pid int, sig syscall.Signal, kmsgFD int, ok bool) {
 // says what failed itself, as the command line would.
 func execInPlace(cfg *initstage.Config) int {
 	// Garbage collection stays on, which launch.Exec leaves to its
-	// caller: the default profile allows every call the runtime makes,
-	// as the generator checked (sandbox.Command.WhyNotDirect), and
-	// runtime/debug, which turns it off, would have this package
-	// initialised after the heavy ones.
-	st := launch.Exec(cfg, initstage.Direct{Stdio: [3]int{-1, -1, -1}})
+	// caller, and the time slice need not be fresh: the default profile
+	// allows every call the runtime makes, as the generator checked
+	// (sandbox.Command.WhyNotDirect). runtime/debug, which turns garbage
+	// collection off, would have this package initialised after the
+	// heavy ones.
+	st := launch.Exec(cfg, initstage.Direct{Stdio: [3]int{-1, -1, -1}}, true)
 	err := &execerr.StartError{Code: st.Code, Msg: st.Msg, Errno: syscall.Errno(st.Errno)}
 	os.Stderr.WriteString("syscage: " + err.Error() + "\n")
 	return st.Code
