@@ -34,6 +34,7 @@ func render(t *testing.T) []byte {
 	if len(c.Filters) != 1 || c.Gate != nil {
 		t.Fatalf("the default profile compiles to %d filters (gate %v); quickrun installs one", len(c.Filters), c.Gate != nil)
 	}
+	checkSupervisorCalls(t, c.Filters[0])
 	text, err := profiles.Source(profiles.Default)
 	if err != nil {
 		t.Fatal(err)
@@ -95,5 +96,42 @@ func TestGenerated(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s is stale: run go generate ./cmd/syscage/internal/quickrun", name)
+	}
+}
+
+// checkSupervisorCalls fails unless filter allows the system calls the
+// quick path makes on the main thread once it carries the filter
+// (launch.StartHere): waiting for the program and reaping it, relaying
+// signals to it, stopping the relay, handing a start over and ending the
+// process. WhyNotDirect covers the runtime's own calls and the fork; a
+// refused call here would have syscage misreport the program's end.
+func checkSupervisorCalls(t *testing.T, filter bpf.Program) {
+	t.Helper()
+	a := arch.Native()
+	const anyPtr, pid = 0xc000010000, 1000
+	for _, call := range []struct {
+		name string
+		args [6]uint64
+	}{
+		// launch.Wait: waitid(P_PID, pid, info, WEXITED|WNOWAIT), wait4.
+		{"waitid", [6]uint64{1, pid, anyPtr, 4 | 0x1000000, 0}},
+		{"wait4", [6]uint64{pid, anyPtr, 0, 0}},
+		// The relay's early signals, sent from this thread by SetPid.
+		{"kill", [6]uint64{pid, 10}},
+		// presignal.Relay.Stop on a failed start: the runtime's handlers
+		// back, and the feeder's end.
+		{"rt_sigaction", [6]uint64{15, anyPtr, 0, 8}},
+		{"write", [6]uint64{3, anyPtr, 1}},
+		{"getpid", [6]uint64{}},
+		{"exit_group", [6]uint64{0}},
+	} {
+		nr, ok := a.Lookup(call.name)
+		if !ok {
+			t.Fatalf("%s: not a syscall of %s", call.name, a.Name)
+		}
+		ret, _, err := bpf.Evaluate(filter, &bpf.SeccompData{Nr: int32(nr), Arch: a.AuditArch, Args: call.args}, bpf.NativeEndian)
+		if err != nil || ret != bpf.RetAllow {
+			t.Fatalf("the default profile answers %s%v with %#x (%v): the quick path cannot supervise from the filtered main thread", call.name, call.args, ret, err)
+		}
 	}
 }
