@@ -118,31 +118,30 @@ func BenchmarkStartup(b *testing.B) {
 		cmd.ExtraFiles = []*os.File{f}
 		return cmd, f
 	}
-	var bare, run, direct, wrapped []time.Duration
-	var bareStart, runStart, directStart, wrappedStart []time.Duration
-	b.ResetTimer()
-	for range b.N {
-		bare = append(bare, timeRun(exec.Command(trueBin)))
-		run = append(run, timeRun(exec.Command(sc, "run", "--", trueBin)))
-		direct = append(direct, timeRun(exec.Command(sc, "run", "--exec", "--", trueBin)))
+	// fourWays times prog bare, under syscage run, run --exec and bwrap,
+	// appending to bare, run, direct and wrapped.
+	type times struct{ bare, run, direct, wrapped []time.Duration }
+	fourWays := func(prog string, timeOf func(*exec.Cmd) time.Duration, t *times) {
+		t.bare = append(t.bare, timeOf(exec.Command(prog)))
+		t.run = append(t.run, timeOf(exec.Command(sc, "run", "--", prog)))
+		t.direct = append(t.direct, timeOf(exec.Command(sc, "run", "--exec", "--", prog)))
 		if bwrapErr == nil {
-			cmd, f := bwrapCommand(trueBin)
-			wrapped = append(wrapped, timeRun(cmd))
-			f.Close()
-		}
-		if started == "" {
-			continue
-		}
-		bareStart = append(bareStart, timeStart(exec.Command(started)))
-		runStart = append(runStart, timeStart(exec.Command(sc, "run", "--", started)))
-		directStart = append(directStart, timeStart(exec.Command(sc, "run", "--exec", "--", started)))
-		if bwrapErr == nil {
-			cmd, f := bwrapCommand(started)
-			wrappedStart = append(wrappedStart, timeStart(cmd))
+			cmd, f := bwrapCommand(prog)
+			t.wrapped = append(t.wrapped, timeOf(cmd))
 			f.Close()
 		}
 	}
+	var total, start times
+	b.ResetTimer()
+	for range b.N {
+		fourWays(trueBin, timeRun, &total)
+		if started != "" {
+			fourWays(started, timeStart, &start)
+		}
+	}
 	b.StopTimer()
+	bare, run, direct, wrapped := total.bare, total.run, total.direct, total.wrapped
+	bareStart, runStart, directStart, wrappedStart := start.bare, start.run, start.direct, start.wrapped
 	median := func(ds []time.Duration) float64 {
 		s := slices.Clone(ds)
 		slices.Sort(s)

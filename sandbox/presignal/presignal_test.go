@@ -45,17 +45,7 @@ var scenarios = map[string]func() int{
 	},
 	// Stop gives what was caught its default effect: SIGTERM ends the
 	// process.
-	"stop": func() int {
-		Start()
-		<-Subscribed()
-		syscall.Kill(syscall.Getpid(), syscall.SIGTERM)
-		time.Sleep(50 * time.Millisecond)
-		fmt.Println("alive")
-		Stop()
-		time.Sleep(5 * time.Second)
-		fmt.Println("survived Stop")
-		return 0
-	},
+	"stop": stopScenario(Start),
 	// Intercept's subscription is complete at once, and a signal it
 	// catches reaches the taker.
 	"intercept take": func() int {
@@ -76,16 +66,7 @@ var scenarios = map[string]func() int{
 		return 0
 	},
 	// Stop gives what Intercept caught its default effect.
-	"intercept stop": func() int {
-		Intercept()
-		syscall.Kill(syscall.Getpid(), syscall.SIGTERM)
-		time.Sleep(50 * time.Millisecond)
-		fmt.Println("alive")
-		Stop()
-		time.Sleep(5 * time.Second)
-		fmt.Println("survived Stop")
-		return 0
-	},
+	"intercept stop": stopScenario(Intercept),
 	// A relay forwards what Intercept catches, before and after the
 	// program's pid is known, and nothing after Halt; once it stops, the
 	// Go runtime handles the signals again, so os/signal receives them.
@@ -181,6 +162,22 @@ var scenarios = map[string]func() int{
 		fmt.Println("ok")
 		return 0
 	},
+}
+
+// stopScenario subscribes (Start or Intercept), catches a SIGTERM and
+// stops the subscription, which must then end the process by SIGTERM.
+func stopScenario(subscribe func()) func() int {
+	return func() int {
+		subscribe()
+		<-Subscribed()
+		syscall.Kill(syscall.Getpid(), syscall.SIGTERM)
+		time.Sleep(50 * time.Millisecond)
+		fmt.Println("alive")
+		Stop()
+		time.Sleep(5 * time.Second)
+		fmt.Println("survived Stop")
+		return 0
+	}
 }
 
 func TestScenarios(t *testing.T) {
