@@ -86,10 +86,15 @@ func notify() *subscription {
 // handlers for Forwarded with its own, which write each signal's number
 // to a pipe that the subscription reads. Until the subscription ends
 // (Stop, Relay.Stop), os/signal sees none of those signals and the
-// process must not subscribe to them through it. Where the architecture
-// has no such handler (all but amd64), or the handlers cannot be
-// installed, or the process intercepted signals before, it does what
-// Start does.
+// process must not subscribe to them through it. A handler runs on
+// whichever thread the signal lands on: a thread under seccomp filters
+// must be allowed write and rt_sigreturn (sandbox's direct start checks
+// its filters for them, and its launching thread blocks every signal
+// once it has forked), and Intercept must come before any thread takes
+// a descriptor table of its own (initstage.PrivateFDs), which would lack
+// the pipe. Where the architecture has no such handler (all but amd64),
+// a thread has such a table already, the handlers cannot be installed,
+// or the process intercepted signals before, it does what Start does.
 func Intercept() {
 	sub.Lock()
 	defer sub.Unlock()

@@ -133,8 +133,8 @@ func Run(args []string) (code int, ran bool) {
 	}
 	// Handlers of syscage's own, not os/signal's subscription: the
 	// program may not run before the subscription is complete, which
-	// os/signal takes half a millisecond here to be (runearly has
-	// intercepted already, unless Go initialised this package first).
+	// os/signal takes half a millisecond here to be. (Package runearly,
+	// initialised after this one, does the same for the command line.)
 	presignal.Intercept()
 	relay := presignal.NewRelay()
 	// Complete at once where Intercept has handlers of its own.
