@@ -3,6 +3,7 @@ package tests
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // runOutcome is what a run of syscage showed: its output, the program's
@@ -212,5 +214,54 @@ func TestQuickRunRetry(t *testing.T) {
 	}
 	if !strings.Contains(errOut.String(), "init gopkg.in/yaml") {
 		t.Errorf("the quick path took a run handed over to the command line")
+	}
+}
+
+// TestQuickRunParentDeath kills syscage with SIGKILL while the quick
+// path supervises a program, which must die with it: the program's
+// parent-death signal is tied to the thread that forked it, here the
+// main thread.
+func TestQuickRunParentDeath(t *testing.T) {
+	sc := syscage(t)
+	cmd := exec.Command(sc, "run", "--", "sh", "-c", "echo $$; exec sleep 30")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if _, err := fmt.Fscan(stdout, &pid); err != nil || pid <= 0 {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("the program's pid: %v", err)
+	}
+	// Once sleep runs: until then the pid is sh's.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if strings.Contains(string(b), "(sleep)") {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("pid %d never became sleep", pid)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	deadline = time.Now().Add(5 * time.Second)
+	for {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil || strings.Contains(string(b), ") Z ") || !strings.Contains(string(b), "(sleep)") {
+			return
+		}
+		if time.Now().After(deadline) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("the program (pid %d) outlived syscage", pid)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
