@@ -12,12 +12,16 @@
 // precompiled it (zdefault_amd64.go, written by `go generate
 // ./cmd/syscage/internal/quickrun`; a test fails when it is stale),
 // which it uses only while the embedded profile text is still the one it
-// was compiled from. It leaves everything it does not do the same way to
-// the command line, before anything has run: any other option, a
-// program that cannot be found or executed, no seccomp filters, another
-// architecture, SYSCAGE_NO_QUICKRUN set. When the filter kills the
-// program, it runs syscage again to explain the kill (ExplainEnv), as
-// the command line does.
+// was compiled from. Two things it does its own way, to start sooner:
+// it catches the forwarded signals with handlers of its own
+// (presignal.Intercept), and it forks the program from the main thread
+// (launch.StartHere) rather than from a launching thread. It leaves
+// everything it does not do the same way to the command line, before
+// anything has run: any other option, a program that cannot be found or
+// executed, no seccomp filters, another architecture, SYSCAGE_NO_QUICKRUN
+// set; and a start that fails at the fork to the command line run again
+// (RetryEnv). When the filter kills the program, it runs syscage again
+// to explain the kill (ExplainEnv), as the command line does.
 package quickrun
 
 import (
