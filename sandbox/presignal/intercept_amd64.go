@@ -2,6 +2,7 @@ package presignal
 
 import (
 	"os"
+	"runtime"
 	"sync"
 	"syscall"
 	"unsafe"
@@ -79,8 +80,8 @@ func intercept() *subscription {
 			for j := range i {
 				sigaction(Forwarded[j].(syscall.Signal), &old[j], nil)
 			}
-			syscall.Close(p[0])
-			syscall.Close(p[1])
+			// Both ends stay open, as after end: a handler may still
+			// be writing on another thread.
 			return nil
 		}
 	}
@@ -100,7 +101,13 @@ func intercept() *subscription {
 			// another thread may write to it, and a descriptor closed
 			// under it could be a file opened since. The feeder ends at
 			// the zero byte, after every signal caught before it.
-			syscall.Write(int(pipeFD), []byte{0})
+			for {
+				_, err := syscall.Write(int(pipeFD), []byte{0})
+				if err != syscall.EAGAIN && err != syscall.EINTR {
+					break
+				}
+				runtime.Gosched() // a full pipe: the feeder empties it
+			}
 		})
 	}
 	return s
