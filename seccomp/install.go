@@ -128,13 +128,19 @@ func installError(op string, flags Flags, err error) error {
 // seccomp(SECCOMP_SET_MODE_STRICT)): from then on it may only read,
 // write, _exit and sigreturn, and any other system call kills it. A Go
 // program can hardly survive this outside a locked thread that does
-// nothing else; it exists for tests and special helpers.
+// nothing else; it exists for tests and special helpers. Call it early
+// in a time slice (runtime.Gosched first), with asynchronous preemption
+// off (GODEBUG=asyncpreemptoff=1): the runtime's preemption request and
+// its signal handler make calls strict mode refuses.
 func SetStrict() error {
-	if _, err := seccompCall(opSetModeStrict, 0, nil); err != nil {
-		if errors.Is(err, unix.EINVAL) {
+	// A raw call: the scheduler's usual return from a system call may
+	// take a futex to get the thread's processor back, which strict mode
+	// would answer by killing the thread.
+	if _, _, e := unix.RawSyscall(unix.SYS_SECCOMP, opSetModeStrict, 0, 0); e != 0 {
+		if e == unix.EINVAL {
 			return &Error{Op: "enter strict mode", Err: kinded(ErrInvalid, "the thread already has seccomp filters, or the kernel lacks strict mode")}
 		}
-		return &Error{Op: "enter strict mode", Err: err}
+		return &Error{Op: "enter strict mode", Err: e}
 	}
 	return nil
 }

@@ -89,6 +89,11 @@ func Start(t testing.TB, spec Spec) *Child {
 	}
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), childEnv+"="+string(data))
+	if spec.Strict {
+		// No preemption signal, whose handler makes calls strict mode
+		// refuses (becomeChild).
+		cmd.Env = append(cmd.Env, "GODEBUG=asyncpreemptoff=1")
+	}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	stdin, err := cmd.StdinPipe()
@@ -182,13 +187,16 @@ func becomeChild(data string) error {
 	}
 	// Only read, write, _exit and sigreturn are left on this thread once
 	// it is in strict mode, and any other call ends the thread alone,
-	// which would leave the child hanging: allocate first, announce with
-	// a raw write (no scheduler call, which on a busy machine could need
-	// a futex to get the thread's P back), then block in read, marked as
-	// a system call so that the runtime never signals this thread to
-	// preempt it. The parent kills the child.
+	// which would leave the child hanging. So: allocate first; start on a
+	// fresh time slice, without asynchronous preemption (see Start), as
+	// SetStrict asks; announce with a raw write, since the scheduler's
+	// return from a system call may need a futex on a busy machine to
+	// get the thread's P back; then block in read, marked as a system
+	// call so that the runtime leaves this thread alone. The parent kills
+	// the child.
 	msg := []byte("ready\n")
 	var b [1]byte
+	runtime.Gosched()
 	if err := seccomp.SetStrict(); err != nil {
 		return err
 	}
