@@ -13,7 +13,9 @@
 // with its thread, which keeps the program's parent-death signal (tied
 // to the forking thread) armed until then. Go code runs under the
 // filters on that thread, so the filters must allow the calls that code
-// makes (sandbox checks them before it gives a Job).
+// makes (sandbox checks them before it gives a Job). StartHere does the
+// same on the calling thread, for a caller that can give that thread up
+// for good (the quick path, from package initialisation).
 package launch
 
 import (
@@ -179,11 +181,12 @@ func fork(j *Job, closeCopies bool) (pid int, err error) {
 	}
 	// From here on everything runs under the filters.
 	pid, err = syscall.ForkExec(j.Config.Path, j.Config.Argv, j.Attr)
-	// From here on the thread only waits: it takes no signal meant for
-	// the process, whose handler would run under the program's filters
-	// and, with PrivateFDs, with a descriptor table about to be emptied
-	// (presignal.Intercept's handlers write to a pipe). Blocked only now:
-	// the program starts with the signal mask the thread had at the fork.
+	// From here on the thread takes no signal meant for the process,
+	// whose handler would run under the program's filters and, with
+	// PrivateFDs, with a descriptor table about to be emptied or missing
+	// the process's later descriptors (presignal.Intercept's handlers
+	// write to a pipe). Blocked only now: the program starts with the
+	// signal mask the thread had at the fork.
 	const sigBlock = 0 // SIG_BLOCK, include/uapi/asm-generic/signal-defs.h
 	blockAll := ^uint64(0)
 	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, sigBlock, uintptr(unsafe.Pointer(&blockAll)), 0, 8, 0, 0)
