@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -120,7 +121,7 @@ var scenarios = map[string]func() int{
 		Intercept()
 		taken := take()
 		done := make(chan struct{})
-		var sink [][]byte
+		var sink atomic.Value // keeps the allocations on the heap
 		for range 4 {
 			go func() {
 				for {
@@ -128,7 +129,7 @@ var scenarios = map[string]func() int{
 					case <-done:
 						return
 					default:
-						sink = append(sink[:0], make([]byte, 1<<12))
+						sink.Store(make([]byte, 1<<12))
 					}
 				}
 			}()
@@ -205,7 +206,11 @@ func TestScenarios(t *testing.T) {
 			var ee *exec.ExitError
 			switch {
 			case tc.wantSig == 0 && err != nil:
-				t.Fatalf("%v: %s", err, out)
+				var stderr []byte
+				if errors.As(err, &ee) {
+					stderr = ee.Stderr
+				}
+				t.Fatalf("%v: %s\n%s", err, out, stderr)
 			case tc.wantSig != 0:
 				ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
 				if !errors.As(err, &ee) || !ok || !ws.Signaled() || ws.Signal() != tc.wantSig {
