@@ -85,10 +85,7 @@ var extraConstants = sync.OnceValue(func() map[string]uint64 {
 // of a long or pointer (FS_IOC_GETFLAGS is _IOR('f', 1, long)): x32
 // programs compute those with 4-byte longs.
 func (a *Arch) Constant(name string) (uint64, bool) {
-	if v, ok := find(forArch(archConstants, a.Name), name); ok {
-		return v, true
-	}
-	if v, ok := find(commonConstants, name); ok && !has(forArch(absentConstants, a.Name), name) {
+	if v, ok := constants.lookup(a.Name, name); ok {
 		return v, true
 	}
 	if v, ok := extraConstants()[name]; ok {
@@ -110,27 +107,11 @@ func (a *Arch) ConstantNames(prefix string) []string {
 			seen[n] = true
 		}
 	}
-	absent := forArch(absentConstants, a.Name)
-	for _, e := range commonConstants {
-		if !has(absent, e.key) {
-			add(e.key)
-		}
-	}
-	for _, e := range forArch(archConstants, a.Name) {
-		add(e.key)
-	}
+	constants.each(a.Name, add)
 	for n := range extraConstants() {
 		add(n)
 	}
-	absentE := forArch(absentErrnos, a.Name)
-	for _, e := range commonErrnos {
-		if !has(absentE, e.key) {
-			add(e.key)
-		}
-	}
-	for _, e := range forArch(archErrnos, a.Name) {
-		add(e.key)
-	}
+	errnos.each(a.Name, add)
 	out := make([]string, 0, len(seen))
 	for n := range seen {
 		out = append(out, n)
@@ -142,23 +123,18 @@ func (a *Arch) ConstantNames(prefix string) []string {
 // Errno returns the number of an errno name on this architecture: EPERM is
 // 1 everywhere, but ENOSYS is 38 on most architectures and 89 on mips.
 func (a *Arch) Errno(name string) (int, bool) {
-	if v, ok := find(forArch(archErrnos, a.Name), name); ok {
-		return v, true
-	}
-	if v, ok := find(commonErrnos, name); ok && !has(forArch(absentErrnos, a.Name), name) {
-		return v, true
-	}
-	return 0, false
+	return errnos.lookup(a.Name, name)
 }
 
 // ErrnoName names errno number n on this architecture, choosing one name
 // where several share the number (EAGAIN, not EWOULDBLOCK).
 func (a *Arch) ErrnoName(n int) (string, bool) {
-	if s, ok := find(forArch(archErrnoNames, a.Name), n); ok {
-		return s, true
-	}
-	if s, ok := find(commonErrnoNames, n); ok && !has(forArch(absentErrnoNames, a.Name), n) {
-		return s, true
-	}
-	return "", false
+	return errnoNames.lookup(a.Name, n)
 }
+
+// The generated tables (zconstants.go) as layered lookups.
+var (
+	constants  = layered[string, uint64]{commonConstants, archConstants, absentConstants}
+	errnos     = layered[string, int]{commonErrnos, archErrnos, absentErrnos}
+	errnoNames = layered[int, string]{commonErrnoNames, archErrnoNames, absentErrnoNames}
+)

@@ -41,3 +41,37 @@ func has[K cmp.Ordered](s []K, k K) bool {
 	_, ok := slices.BinarySearch(s, k)
 	return ok
 }
+
+// layered is a generated table in three parts (zconstants.go): the
+// values most architectures share, each architecture's own (values that
+// differ and keys few define), and the shared keys each one lacks.
+type layered[K cmp.Ordered, V any] struct {
+	common []entry[K, V]
+	byArch []entry[string, []entry[K, V]]
+	absent []entry[string, []K]
+}
+
+// lookup returns the value of k on the named architecture.
+func (t layered[K, V]) lookup(arch string, k K) (V, bool) {
+	if v, ok := find(forArch(t.byArch, arch), k); ok {
+		return v, true
+	}
+	if v, ok := find(t.common, k); ok && !has(forArch(t.absent, arch), k) {
+		return v, true
+	}
+	var zero V
+	return zero, false
+}
+
+// each calls f with every key the named architecture has.
+func (t layered[K, V]) each(arch string, f func(K)) {
+	absent := forArch(t.absent, arch)
+	for _, e := range t.common {
+		if !has(absent, e.key) {
+			f(e.key)
+		}
+	}
+	for _, e := range forArch(t.byArch, arch) {
+		f(e.key)
+	}
+}
