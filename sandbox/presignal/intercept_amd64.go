@@ -87,9 +87,8 @@ func intercept() *subscription {
 	}
 	ready := make(chan struct{})
 	close(ready)
-	s := &subscription{ch: make(chan os.Signal, 64), ready: ready, intercepted: true}
 	fed := make(chan struct{})
-	s.fed = fed
+	s := &subscription{ch: make(chan os.Signal, 64), ready: ready, fed: fed}
 	go feed(p[0], s.ch, fed)
 	var once sync.Once
 	s.end = func() {

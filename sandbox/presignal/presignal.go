@@ -42,14 +42,15 @@ type subscription struct {
 	ch    chan os.Signal
 	ready chan struct{}
 	// end ends the subscription, once ready is closed: from its return
-	// on the signals have their default effect again. intercepted says
-	// whether it is quick (Intercept's), which Relay.Stop may then run
-	// itself; fed, when not nil, is closed once every signal caught
-	// before end is on ch.
-	end         func()
-	intercepted bool
-	fed         chan struct{}
+	// on the signals have their default effect again. fed is Intercept's
+	// alone, closed once every signal caught before end is on ch.
+	end func()
+	fed chan struct{}
 }
+
+// intercepted reports whether the subscription is Intercept's, whose end
+// is quick enough for Relay.Stop to run itself.
+func (s *subscription) intercepted() bool { return s.fed != nil }
 
 var sub struct {
 	sync.Mutex
@@ -185,11 +186,11 @@ func NewRelay() *Relay {
 		s = notify()
 	}
 	r := &Relay{stop: make(chan struct{}), ready: s.ready}
-	if s.intercepted {
+	if s.intercepted() {
 		r.end = s.end
 	}
 	go func() {
-		if !s.intercepted {
+		if !s.intercepted() {
 			defer func() {
 				<-s.ready // a Stop before the Notify would leave ch subscribed
 				s.end()
