@@ -13,7 +13,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/syscage/syscage/arch"
 	"github.com/syscage/syscage/bpf"
 	"github.com/syscage/syscage/internal/testenv"
 )
@@ -29,21 +28,11 @@ const execDirEnv = "SYSCAGE_SANDBOX_EXEC_DIR"
 // execFilter builds a native-arch filter like filter, for the helper
 // process, which has no *testing.T.
 func execFilter(def uint32, rules ...rule) bpf.Program {
-	a := arch.Native()
-	p := bpf.Program{
-		bpf.LoadAbs(bpf.OffsetArch),
-		bpf.JumpIf(bpf.JmpJEQ, a.AuditArch, 1, 0),
-		bpf.Ret(bpf.RetKillProcess),
-		bpf.LoadAbs(bpf.OffsetNr),
+	p, err := buildFilter(def, rules)
+	if err != nil {
+		panic(err)
 	}
-	for _, r := range rules {
-		nr, ok := a.Lookup(r.name)
-		if !ok {
-			panic("no syscall " + r.name)
-		}
-		p = append(p, bpf.JumpIf(bpf.JmpJEQ, uint32(nr), 0, 1), bpf.Ret(r.ret))
-	}
-	return append(p, bpf.Ret(def))
+	return p
 }
 
 // execProbe runs the test binary as probe name.

@@ -193,6 +193,16 @@ type rule struct {
 // syscalls get their return value, the rest def.
 func filter(t testing.TB, def uint32, rules ...rule) bpf.Program {
 	t.Helper()
+	p, err := buildFilter(def, rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// buildFilter builds filter's program, or says which syscall the native
+// architecture lacks.
+func buildFilter(def uint32, rules []rule) (bpf.Program, error) {
 	a := arch.Native()
 	p := bpf.Program{
 		bpf.LoadAbs(bpf.OffsetArch),
@@ -203,11 +213,11 @@ func filter(t testing.TB, def uint32, rules ...rule) bpf.Program {
 	for _, r := range rules {
 		nr, ok := a.Lookup(r.name)
 		if !ok {
-			t.Fatalf("no syscall %s on %s", r.name, a.Name)
+			return nil, fmt.Errorf("no syscall %s on %s", r.name, a.Name)
 		}
 		p = append(p, bpf.JumpIf(bpf.JmpJEQ, uint32(nr), 0, 1), bpf.Ret(r.ret))
 	}
-	return append(p, bpf.Ret(def))
+	return append(p, bpf.Ret(def)), nil
 }
 
 // probeCommand returns a Command that runs the test binary as probe name.
