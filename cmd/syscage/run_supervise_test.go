@@ -20,6 +20,17 @@ import (
 // syscage's, which the in-process runner cannot separate.
 func runCLIProcess(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	ws, stdout, stderr, _ := runCLIStatus(t, args...)
+	if ws.Signaled() {
+		t.Fatalf("syscage itself died of %v; stderr %q", ws.Signal(), stderr)
+	}
+	return ws.ExitStatus(), stdout, stderr
+}
+
+// runCLIStatus is runCLIProcess for a run that may end by a signal: it
+// returns the wait status and the process's pid.
+func runCLIStatus(t *testing.T, args ...string) (ws syscall.WaitStatus, stdout, stderr string, pid int) {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -33,11 +44,7 @@ func runCLIProcess(t *testing.T, args ...string) (code int, stdout, stderr strin
 	if err != nil && !errors.As(err, &ee) {
 		t.Fatal(err)
 	}
-	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
-	if ws.Signaled() {
-		t.Fatalf("syscage itself died of %v; stderr %q", ws.Signal(), errOut.String())
-	}
-	return ws.ExitStatus(), out.String(), errOut.String()
+	return cmd.ProcessState.Sys().(syscall.WaitStatus), out.String(), errOut.String(), cmd.Process.Pid
 }
 
 func needListener(t *testing.T) {

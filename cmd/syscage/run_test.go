@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -185,10 +182,6 @@ func TestRunExec(t *testing.T) {
 	if err := seccomp.ProbeFlags(0); err != nil {
 		testenv.Unavailable(t, "seccomp filters unavailable: %v", err)
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	kill := writeTemp(t, "kill.policy", []byte("default allow\nkill_process getppid\n"))
 	cases := []struct {
 		name    string
@@ -212,16 +205,7 @@ func TestRunExec(t *testing.T) {
 			if !slices.Contains(c.args, "--") {
 				args = append([]string{"run", "--exec", "--"}, c.args...)
 			}
-			cmd := exec.Command(exe)
-			cmd.Env = append(os.Environ(), cliEnv+"="+strings.Join(args, "\x1f"))
-			var out, errOut bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &errOut
-			err := cmd.Run()
-			var ee *exec.ExitError
-			if err != nil && !errors.As(err, &ee) {
-				t.Fatal(err)
-			}
-			ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+			ws, out, errOut, pid := runCLIStatus(t, args...)
 			code := ws.ExitStatus()
 			if ws.Signaled() {
 				code = -1
@@ -230,17 +214,17 @@ func TestRunExec(t *testing.T) {
 				}
 			}
 			if code != c.code {
-				t.Fatalf("exit %d, want %d; stdout %q stderr %q", code, c.code, out.String(), errOut.String())
+				t.Fatalf("exit %d, want %d; stdout %q stderr %q", code, c.code, out, errOut)
 			}
-			want := strings.ReplaceAll(c.wantOut, "PID", fmt.Sprint(cmd.Process.Pid))
-			if out.String() != want {
-				t.Errorf("stdout %q, want %q", out.String(), want)
+			want := strings.ReplaceAll(c.wantOut, "PID", fmt.Sprint(pid))
+			if out != want {
+				t.Errorf("stdout %q, want %q", out, want)
 			}
-			if c.wantErr == "" && errOut.Len() != 0 {
-				t.Errorf("stderr %q, want nothing: no supervisor stays to speak", errOut.String())
+			if c.wantErr == "" && errOut != "" {
+				t.Errorf("stderr %q, want nothing: no supervisor stays to speak", errOut)
 			}
-			if !strings.Contains(errOut.String(), c.wantErr) {
-				t.Errorf("stderr %q, want it to mention %q", errOut.String(), c.wantErr)
+			if !strings.Contains(errOut, c.wantErr) {
+				t.Errorf("stderr %q, want it to mention %q", errOut, c.wantErr)
 			}
 		})
 	}
