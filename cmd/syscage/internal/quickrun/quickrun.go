@@ -150,7 +150,7 @@ func Run(args []string) (code int, ran bool) {
 	// before the process ends. From here on the thread is hardened and
 	// filtered as the program is, with a descriptor table of its own;
 	// what needs the process as it was runs on another thread
-	// (fromAnotherThread).
+	// (rerun).
 	r := launch.StartHere(&launch.Job{
 		Config:     cfg,
 		Attr:       &syscall.ProcAttr{Env: env, Files: []uintptr{0, 1, 2}, Sys: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}},
@@ -162,9 +162,7 @@ func Run(args []string) (code int, ran bool) {
 		// in a new process since this thread has changed, and reports
 		// what fails.
 		relay.Stop()
-		fromAnotherThread(func() {
-			syscall.Exec("/proc/self/exe", os.Args, append(os.Environ(), RetryEnv+"=1"))
-		})
+		rerun(func() string { return RetryEnv + "=1" })
 		return 125, true // the command line could not be run
 	}
 	relay.SetPid(r.Pid)
@@ -185,28 +183,29 @@ func Run(args []string) (code int, ran bool) {
 // that the command line prints why the filter killed pid and exits as
 // syscage run does. It returns only when that cannot be done.
 func explain(pid int, sig syscall.Signal, kmsg int) {
-	fromAnotherThread(func() {
+	rerun(func() string {
 		if kmsg >= 0 {
 			if _, _, e := syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(kmsg), syscall.F_SETFD, 0); e != 0 {
 				kmsg = -1
 			}
 		}
-		env := append(os.Environ(), ExplainEnv+"="+strconv.Itoa(pid)+","+strconv.Itoa(int(sig))+","+strconv.Itoa(kmsg))
-		syscall.Exec("/proc/self/exe", os.Args, env)
+		return ExplainEnv + "=" + strconv.Itoa(pid) + "," + strconv.Itoa(int(sig)) + "," + strconv.Itoa(kmsg)
 	})
 }
 
-// fromAnotherThread runs f on a thread of the process other than the
-// calling one, the main thread, which started the program hardened,
-// filtered and with a descriptor table of its own (launch.StartHere):
-// another has syscage's descriptors, capabilities and no filter, which
-// an execve passes on. The main goroutine runs on the main thread alone
-// during package initialisation, so no other goroutine runs there.
-func fromAnotherThread(f func()) {
+// rerun executes syscage again, with the same arguments and the
+// variable handOver returns added to the environment, and returns only
+// when that fails. Both run on a thread other than the calling one, the
+// main thread, which started the program hardened, filtered and with a
+// descriptor table of its own (launch.StartHere): another has syscage's
+// descriptors, capabilities and no filter, which an execve passes on.
+// The main goroutine runs on the main thread alone during package
+// initialisation, so no other goroutine runs there.
+func rerun(handOver func() string) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		f()
+		syscall.Exec("/proc/self/exe", os.Args, append(os.Environ(), handOver()))
 	}()
 	<-done
 }
