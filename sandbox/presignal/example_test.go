@@ -22,3 +22,21 @@ func ExampleRelay() {
 	r.SetPid(pid)
 	launch.Wait(pid, r.Stop)
 }
+
+// A program that owns its process's signal handling catches the
+// forwarded signals with handlers of its own, complete at once, and
+// relays them as with Start. A relay about to be followed by the
+// process's end only halts. (Not run here: it replaces the test
+// binary's handlers.)
+func ExampleIntercept() {
+	presignal.Intercept()
+	r := presignal.NewRelay()
+	<-r.Ready() // closed already
+	pid, err := syscall.ForkExec("/bin/true", []string{"true"}, &syscall.ProcAttr{Files: []uintptr{0, 1, 2}})
+	if err != nil {
+		r.Stop()
+		return
+	}
+	r.SetPid(pid)
+	launch.Wait(pid, r.Halt)
+}
