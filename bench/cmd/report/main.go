@@ -523,45 +523,11 @@ func differentialSection(r *report, n int) error {
 // main module's commands and benchmarks.
 func externalSections(r *report, repo, tmp string, reps int) {
 	r.f("## `syscage run` start-up\n\n")
-	rows, note := startup(repo, tmp, reps, 20)
-	if rows == nil {
-		r.f("%s\n\n", note)
+	if ms, err := goBench(repo, "tests", "BenchmarkStartup", "200x", reps, 10*time.Minute); err != nil {
+		r.f("not measured: %v\n\n", err)
 	} else {
-		r.f("Mean of 20 runs per repetition, in µs: *total* until /bin/true has run and its starter has ended (start-up and tear-down); *to main* until the main function of tests/testdata/started.c begins (start-up alone: what the program waits for). Ratios to the bare exec and, where bwrap was measured, to bwrap.\n\n")
-		var bwrap *startupTimes
-		for i := range rows {
-			if strings.HasPrefix(rows[i].name, "bwrap") {
-				bwrap = &rows[i]
-			}
-		}
-		var t [][]string
-		for _, row := range rows {
-			line := []string{row.name, noise(row.total, "µs"), ratio(row.total.Median, rows[0].total.Median)}
-			if bwrap != nil {
-				line = append(line, ratio(row.total.Median, bwrap.total.Median))
-			}
-			if row.start.Median > 0 {
-				line = append(line, noise(row.start, "µs"), ratio(row.start.Median, rows[0].start.Median))
-				if bwrap != nil {
-					line = append(line, ratio(row.start.Median, bwrap.start.Median))
-				}
-			}
-			t = append(t, line)
-		}
-		head := []string{"variant", "total", "to bare"}
-		if bwrap != nil {
-			head = append(head, "to bwrap")
-		}
-		if rows[0].start.Median > 0 {
-			head = append(head, "to main", "to bare")
-			if bwrap != nil {
-				head = append(head, "to bwrap")
-			}
-		}
-		r.table(head, t)
-		if note != "" {
-			r.f("%s\n\n", note)
-		}
+		r.f("From `go test -bench Startup -benchtime 200x -count %d ./tests` (tests/bench_test.go): in each iteration the starts run in turn, bare, under `syscage run` and `syscage run --exec` with the default profile, and under `bwrap --dev-bind / / --seccomp` with the same compiled filter; medians of the 200 per repetition. `*-ns` is until /bin/true has run and its starter has ended (start-up and tear-down); `*-start-ns` until the main function of tests/testdata/started.c begins (start-up alone: what the program waits for); the ratios compare them:\n\n", reps)
+		metricTable(r, ms)
 	}
 	progress("record")
 	r.f("## `record` against strace -f\n\n")
