@@ -214,6 +214,19 @@ func (m *model) runs(g *graph, l *lowerer, grp *group, own span, allow nodeID, b
 		// The ret node of the last unconditional rule met: most chains
 		// are one such rule, and few actions recur.
 		lastRet, lastNode := am.defRet, def
+		// chainCode is the node of the chain cl, fb when it holds no rule.
+		chainCode := func(cl chainLinks, fb nodeID) nodeID {
+			if cl.first == 0 {
+				return fb
+			}
+			if e := &am.arena[cl.first]; e.cond == 0 {
+				if e.ret != lastRet {
+					lastRet, lastNode = e.ret, g.ret(e.ret)
+				}
+				return lastNode
+			}
+			return m.code(g, l, am, cl, fb)
+		}
 		for {
 			if b.all {
 				// A short path for the table's numbers up to the next
@@ -229,19 +242,8 @@ func (m *model) runs(g *graph, l *lowerer, grp *group, own span, allow nodeID, b
 						b.add(cur, nr-1, unk, tinyWeight)
 					}
 					w := tinyWeight + m.weight(tab, ti)*scale
-					cl := am.chains[ti]
+					code := chainCode(am.chains[ti], def)
 					ti++
-					code := def
-					if cl.first != 0 {
-						if e := &am.arena[cl.first]; e.cond == 0 {
-							if e.ret != lastRet {
-								lastRet, lastNode = e.ret, g.ret(e.ret)
-							}
-							code = lastNode
-						} else {
-							code = m.code(g, l, am, cl, def)
-						}
-					}
 					if code == allow {
 						uncond++
 					}
@@ -279,17 +281,7 @@ func (m *model) runs(g *graph, l *lowerer, grp *group, own span, allow nodeID, b
 				xi++
 			}
 			// Most syscalls have no rule or one without condition.
-			code := fb
-			if cl.first != 0 {
-				if e := &am.arena[cl.first]; e.cond == 0 {
-					if e.ret != lastRet {
-						lastRet, lastNode = e.ret, g.ret(e.ret)
-					}
-					code = lastNode
-				} else {
-					code = m.code(g, l, am, cl, fb)
-				}
-			}
+			code := chainCode(cl, fb)
 			if known && code == allow {
 				uncond++
 			}
